@@ -1,0 +1,7 @@
+// Every `ptscn` subcommand, in the order `ptscn --help` lists them. A new subcommand (such as
+// `accounting`) is a new file exporting a CliCommand and one line here.
+
+import type { CliCommand } from './command';
+import { runCommand } from './run-command';
+
+export const COMMANDS: readonly CliCommand[] = [runCommand];

@@ -1,0 +1,184 @@
+// The execution context statements run in: the machine, the scenario's names, the address space
+// of the enclosing block, expression evaluation and queries.
+
+import type { Finding } from '../findings';
+import type { Depth } from '../arch/profile';
+import type { AddressSpace, Machine } from '../model/machine';
+import type { TablePage } from '../model/table';
+import type { Expr, LevelName, QueryExpr, Span } from '../program';
+import { U64_MAX } from '../u64';
+import { leafKind, translate } from '../walk-ops/translate-ops';
+import { checkWx } from '../kernel/ptdump';
+import { protText } from '../arch/codec';
+
+/** What a name is bound to. Names are scoped to their scenario (spec §3). */
+export type Binding =
+  | { kind: 'value'; value: bigint; span: Span }
+  | { kind: 'table'; table: TablePage; span: Span }
+  | { kind: 'page'; pa: number; span: Span };
+
+/** A value an expression evaluates to: a number, or a symbol from a symbolic query. */
+export type Value = bigint | string;
+
+/** An expression could not be evaluated; the statement does not run. */
+export class EvalError extends Error {
+  constructor(
+    readonly finding: Omit<Finding, 'severity'> & { severity?: Finding['severity'] },
+  ) {
+    super(finding.message);
+  }
+}
+
+/** Hooks the process model provides to queries (implemented in process/). */
+export interface ProcessQueries {
+  vmaCount(space: AddressSpace): number;
+  /** The value last written to the page at `va`, without faulting; undefined outside memory. */
+  pageValue(space: AddressSpace, va: bigint): bigint | undefined;
+  isGuard(space: AddressSpace, va: bigint): boolean;
+}
+
+export class ExecContext {
+  readonly names = new Map<string, Binding>();
+  /** The address space of the enclosing block (init_mm at top level and in `kernel { }`). */
+  space: AddressSpace;
+  /** `kernel`, `process` or `top`: where queries may omit their space. */
+  block: 'kernel' | 'process' | 'top' | 'thread' = 'top';
+  processQueries: ProcessQueries | undefined;
+
+  constructor(readonly machine: Machine) {
+    this.space = machine.kernel;
+  }
+
+  bind(name: string, binding: Binding): void {
+    this.names.set(name, binding);
+  }
+
+  lookup(name: string, span: Span): Binding {
+    const binding = this.names.get(name);
+    if (!binding) throw new EvalError({ code: 'unknown-name', span, message: `\`${name}\` is not bound at this point of the scenario` });
+    return binding;
+  }
+
+  /** Evaluates to an exact unsigned 64-bit number; symbols and overflow are `bad-value`. */
+  num(expr: Expr): bigint {
+    const value = this.eval(expr);
+    if (typeof value !== 'bigint') {
+      throw new EvalError({ code: 'bad-value', span: expr.span, message: `expected a number here, found \`${value}\`` });
+    }
+    return value;
+  }
+
+  eval(expr: Expr): Value {
+    switch (expr.kind) {
+      case 'number': {
+        const unit = expr.unit;
+        const factor =
+          unit === undefined ? 1n : unit === 'p' ? this.machine.profile.pageSize : 1n << BigInt({ K: 10, M: 20, G: 30, T: 40 }[unit]);
+        return this.checked(expr.digits * factor, expr.span);
+      }
+      case 'name': {
+        const binding = this.lookup(expr.name.text, expr.span);
+        if (binding.kind === 'value') return binding.value;
+        if (binding.kind === 'page') return this.linearAlias(binding.pa, expr.span);
+        throw new EvalError({ code: 'unknown-name', span: expr.span, message: `\`${expr.name.text}\` names a table page, not a number` });
+      }
+      case 'binary': {
+        const left = this.num(expr.left);
+        const right = this.num(expr.right);
+        const value = expr.op === '+' ? left + right : expr.op === '-' ? left - right : left * right;
+        return this.checked(value, expr.span);
+      }
+      case 'symbol':
+        return expr.text;
+      case 'query':
+        return this.query(expr);
+    }
+  }
+
+  private checked(value: bigint, span: Span): bigint {
+    if (value < 0n || value > U64_MAX) {
+      throw new EvalError({ code: 'bad-value', span, message: `${value < 0n ? 'underflows' : 'overflows'} an unsigned 64-bit value` });
+    }
+    return value;
+  }
+
+  /** The linear-map address of a physical page (a page named by alloc_pgtable_page). */
+  private linearAlias(pa: number, span: Span): bigint {
+    for (const m of this.machine.linearMaps) {
+      const p = BigInt(pa);
+      if (p >= m.pa && p < m.pa + m.size) return m.va + (p - m.pa);
+    }
+    throw new EvalError({ code: 'bad-value', span, message: `physical page 0x${pa.toString(16)} is not covered by the linear map` });
+  }
+
+  /** The address space a query names, or the enclosing block's. */
+  private querySpace(q: QueryExpr): AddressSpace {
+    if (q.space) {
+      const name = q.space.text;
+      const space = this.machine.spaces.get(name === 'init_mm' ? 'kernel' : name);
+      if (!space) throw new EvalError({ code: 'unknown-name', span: q.space.span, message: `no process \`${name}\` exists at this point` });
+      return space;
+    }
+    return this.space;
+  }
+
+  query(q: QueryExpr): Value {
+    const machine = this.machine;
+    switch (q.query) {
+      case 'vmas': {
+        const space = this.querySpace(q);
+        if (space.kernel) throw new EvalError({ code: 'bad-value', span: q.span, message: 'vmas() counts the VMAs of a process; init_mm has none' });
+        return BigInt(this.processQueries?.vmaCount(space) ?? 0);
+      }
+      case 'tables': {
+        const space = this.querySpace(q);
+        const depth = levelDepth(q.level?.text);
+        if (depth === undefined) throw new EvalError({ code: 'bad-value', span: q.level?.span ?? q.span, message: 'tables() needs a level: pgd, p4d, pud, pmd or pte' });
+        if (machine.profile.levels[depth]?.folded) return 0n;
+        const live = machine.liveTablesOf(space, depth).length;
+        // swapper_pg_dir is not in the ledger but is a live PGD of init_mm.
+        return BigInt(live + (space.kernel && depth === 0 ? 1 : 0));
+      }
+      case 'pgtables_bytes':
+        return BigInt(this.querySpace(q).pgtablesBytes);
+      case 'accounted':
+        return BigInt(machine.accountedBytes(this.querySpace(q)));
+      case 'leaf':
+      case 'prot':
+      case 'guard':
+      case 'value': {
+        const space = this.querySpace(q);
+        if (!q.addr) throw new EvalError({ code: 'bad-value', span: q.span, message: `${q.query}() needs an address` });
+        const va = this.num(q.addr);
+        if (q.query === 'value') {
+          if (space.kernel) throw new EvalError({ code: 'bad-value', span: q.span, message: 'value() reads process memory; use it inside a process block or as value(p, ADDR)' });
+          return this.processQueries?.pageValue(space, va) ?? 0n;
+        }
+        if (q.query === 'guard') return this.processQueries?.isGuard(space, va) ? 'true' : 'false';
+        const t = translate(machine, space, va);
+        if (q.query === 'leaf') return leafKind(machine, t);
+        if (t.kind !== 'leaf' || !t.prot.valid) return 'none';
+        return protText({ r: t.prot.read, w: t.prot.logicalWrite && t.prot.read, x: space.kernel ? t.prot.kexec : t.prot.uexec });
+      }
+      case 'wx_pages':
+        return checkWx(machine).wxPages;
+      case 'nonuxn_pages':
+        return checkWx(machine).uxnPages;
+      case 'tlb_flushes':
+        return BigInt(machine.counters.tlbFlushes);
+      case 'barriers':
+        return BigInt(machine.counters.barriers);
+      case 'direct_map_splits':
+        return BigInt(machine.counters.directMapSplits);
+    }
+  }
+}
+
+export function levelDepth(name: string | undefined): Depth | undefined {
+  const index = ['pgd', 'p4d', 'pud', 'pmd', 'pte'].indexOf(name ?? '');
+  return index < 0 ? undefined : (index as Depth);
+}
+
+export function isLevelName(name: string): name is LevelName {
+  return levelDepth(name) !== undefined;
+}

@@ -1,0 +1,12 @@
+// The only import path into the engine. Everything a caller may use is re-exported here.
+
+export * from './program';
+export * from './findings';
+export * from './run-api';
+export { runScenario, runScenarioSteps, headerOptions } from './runner';
+export { RunState, type StepInfo, type TableInfo, type EntryInfo, type EntryKind, type AddressInfo } from './inspect';
+export type { Exploration } from './exec/modules';
+export { resolveProfile, allProfiles, arm64VaSizes, levelIndices, LEVELS, type ArchProfile, type ArchOptions, type Depth } from './arch/profile';
+export { parseProt, protText, decodeBits, type Prot } from './arch/codec';
+export { helperDoc, helperFor } from './kernel-helpers';
+export { hex16, hexGrouped, sizeText, U64_MAX } from './u64';

@@ -1,0 +1,518 @@
+// The simulated machine of one scenario run: the architecture profile, the address spaces, the
+// ledger of table pages, physical memory, the kernel's counters, budgets and the per-statement
+// history the inspector reads.
+//
+// Every table page is allocated, constructed, linked, unlinked, destructed and freed through the
+// methods here, so the ledger sees every event and the ctor/dtor rules of kernel-notes/
+// ctor-dtor.md hold in one place.
+
+import type { ArchProfile, Depth } from '../arch/profile';
+import type { Finding, FindingCode, Output, Related, Severity, FixData } from '../findings';
+import type { Span } from '../program';
+import type { Budget } from '../run-api';
+import { PhysAllocator } from './phys';
+import { TablePage, type LedgerEventKind } from './table';
+
+export type Feature = 'bbml2' | 'pti' | 'no_block_mappings' | 'no_cont_mappings' | 'pte_mapped_cache' | 'write_protect_pgtables';
+export type ThpMode = 'always' | 'madvise' | 'never';
+export type AccountingMode = 'series' | 'legacy';
+
+/** Stops a run from deep inside a statement; caught only by the runner. */
+export class RunStop extends Error {
+  constructor(
+    readonly reason: 'budget' | 'cancelled',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** An address space: init_mm or a process's mm. Processes add VMAs and pages (process/). */
+export class AddressSpace {
+  /** mm->pgtables_bytes. */
+  pgtablesBytes = 0;
+  /** `populate`/`clear` statements that linked or unlinked a counted level by hand. */
+  unaccountedLinks: Span[] = [];
+  exited = false;
+
+  constructor(
+    /** 'kernel' or the process name. */
+    readonly name: string,
+    readonly kernel: boolean,
+    public root: TablePage,
+  ) {}
+}
+
+/** A vmalloc area (struct vm_struct). */
+export interface VmArea {
+  name: string;
+  start: bigint;
+  /** Mapped size (without the guard page). */
+  size: bigint;
+  /** VM_ALLOW_HUGE_VMAP. */
+  huge: boolean;
+  /** Physical address of each backing page or block, with its size. */
+  pages: { pa: number; order: number }[];
+  /** The vmalloc statement, for related information. */
+  span: Span;
+  freed: boolean;
+}
+
+/** Where page-table pages come from: plain pages, or seed 001's pte-mapped cache. */
+export interface PgtablePageSource {
+  /** A physical page for a new table page, or undefined when memory is exhausted. */
+  alloc(machine: Machine): number | undefined;
+  free(machine: Machine, pa: number): void;
+}
+
+/** What one executed statement did. */
+export interface StepRecord {
+  index: number;
+  span: Span;
+  /** 'kernel', a process name, or `thread NAME`. */
+  space: string;
+  /** The kernel helper the statement models, e.g. `__create_pgd_mapping`. */
+  helper: string;
+  summary: string;
+  result?: string;
+  tablesAllocated: TablePage[];
+  tablesFreed: TablePage[];
+  /** Tables whose entries this step wrote, in first-write order. */
+  tablesWritten: TablePage[];
+  entriesWritten: number;
+  /** Entries written with the valid bit set (the W+X check skips steps with none). */
+  validWrites: number;
+  /** Levels whose entries were written. */
+  levelsTouched: Set<Depth>;
+  counters: Counters;
+}
+
+export interface Counters {
+  tlbFlushes: number;
+  barriers: number;
+  directMapSplits: number;
+}
+
+export interface MachineOptions {
+  profile: ArchProfile;
+  features: ReadonlySet<Feature>;
+  thp: ThpMode;
+  accounting: AccountingMode;
+  budget: Budget;
+  history: boolean;
+}
+
+export class Machine {
+  readonly profile: ArchProfile;
+  readonly features: ReadonlySet<Feature>;
+  readonly thp: ThpMode;
+  readonly accounting: AccountingMode;
+  readonly budget: Budget;
+  readonly historyEnabled: boolean;
+
+  readonly kernel: AddressSpace;
+  readonly spaces = new Map<string, AddressSpace>();
+  readonly phys: PhysAllocator;
+  pgtablePages: PgtablePageSource;
+
+  /** Every table page ever allocated in this run, in allocation order. */
+  readonly tables: TablePage[] = [];
+  liveTables = 0;
+  entriesWritten = 0;
+  readonly counters: Counters = { tlbFlushes: 0, barriers: 0, directMapSplits: 0 };
+
+  /** vmalloc areas (vm_struct) by name, for vfree and set_memory_*'s caller rule. */
+  readonly vmAreas = new Map<string, VmArea>();
+  /** Linear-map mappings made by `map` in the linear region: where page aliases live. */
+  readonly linearMaps: { va: bigint; pa: bigint; size: bigint }[] = [];
+
+  readonly findings: Finding[] = [];
+  readonly outputs: Output[] = [];
+  readonly steps: StepRecord[] = [];
+  /** The statement being executed. */
+  span: Span = { start: 0, end: 0 };
+  step = 0;
+  private current: StepRecord | undefined;
+
+  /** arm64 lazy MMU mode: barriers are batched until the section ends. */
+  private lazyDepth = 0;
+  private lazyPending = false;
+
+  private nextTableId = 1;
+
+  constructor(options: MachineOptions) {
+    this.profile = options.profile;
+    this.features = options.features;
+    this.thp = options.thp;
+    this.accounting = options.accounting;
+    this.budget = options.budget;
+    this.historyEnabled = options.history;
+    // Until the scenario maps a linear map, page-table and data pages come from 64 GiB of RAM at
+    // a conventional base; `map` of the linear map replaces this with the RAM it covers.
+    this.phys = new PhysAllocator({ start: 0x80000000, end: 0x80000000 + 64 * 2 ** 30 }, Number(options.profile.pageSize));
+    this.pgtablePages = plainPages;
+    // swapper_pg_dir is static: it exists from the start, is never allocated, constructed or freed.
+    const swapper = new TablePage(
+      0,
+      0,
+      this.profile.levels[0]?.ptrs ?? 1,
+      0x40000000,
+      'kernel',
+      Math.max(Number(this.profile.pageSize), this.profile.pgdBytes),
+      'static',
+      -1,
+      this.profile.realLevels === 1,
+    );
+    swapper.name = 'swapper_pg_dir';
+    this.kernel = new AddressSpace('kernel', true, swapper);
+    this.spaces.set('kernel', this.kernel);
+  }
+
+  has(feature: Feature): boolean {
+    return this.features.has(feature);
+  }
+
+  isLastLevel(depth: Depth): boolean {
+    return depth === 4;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Steps and history
+
+  beginStep(span: Span, space: string, helper: string): void {
+    this.span = span;
+    this.current = {
+      index: this.step,
+      span,
+      space,
+      helper,
+      summary: '',
+      tablesAllocated: [],
+      tablesFreed: [],
+      tablesWritten: [],
+      entriesWritten: 0,
+      validWrites: 0,
+      levelsTouched: new Set(),
+      counters: { ...this.counters },
+    };
+    if (this.step + 1 > this.budget.steps) throw new RunStop('budget', `the run would exceed ${this.budget.steps} steps`);
+  }
+
+  endStep(summary: string, result?: string): StepRecord | undefined {
+    const record = this.current;
+    if (!record) return undefined;
+    record.summary = summary;
+    if (result !== undefined) record.result = result;
+    record.counters = { ...this.counters };
+    this.steps.push(record);
+    this.current = undefined;
+    this.step++;
+    return record;
+  }
+
+  get currentStep(): StepRecord | undefined {
+    return this.current;
+  }
+
+  /** Makes a table writable in this step: copy-on-write for history, and records the change. */
+  touch(table: TablePage): void {
+    if (table.touchedStep === this.step) return;
+    table.touchedStep = this.step;
+    if (this.historyEnabled) table.copyOnWrite(this.step);
+    else table.from = this.step;
+    this.current?.tablesWritten.push(table);
+  }
+
+  /**
+   * Writes one entry through the kernel's set_pXd path: copy-on-write, budget, and the arm64
+   * barrier a valid kernel entry needs (dsb+isb per write, or once per lazy MMU section).
+   */
+  writeEntry(table: TablePage, index: number, lo: number, hi: number): void {
+    this.touch(table);
+    table.set(index, lo, hi);
+    this.countWrites(table, 1, (lo & 1) !== 0);
+  }
+
+  /**
+   * Accounts for `n` entries written directly into `table.e` by a bulk loop (after `touch`).
+   * `validKernel` says whether the entries need the arm64 kernel barrier.
+   */
+  countWrites(table: TablePage, n: number, validKernel: boolean): void {
+    this.entriesWritten += n;
+    const current = this.current;
+    if (current) {
+      current.entriesWritten += n;
+      if (validKernel) current.validWrites += n;
+      if (!current.levelsTouched.has(table.depth)) current.levelsTouched.add(table.depth);
+    }
+    if (this.entriesWritten > this.budget.entries) {
+      throw new RunStop('budget', `the run would write more than ${this.budget.entries} page-table entries`);
+    }
+    // arm64 set_pte()/set_pmd(): dsb(ishst); isb() after a valid kernel entry, batched in lazy MMU.
+    if (validKernel && table.space === 'kernel' && this.profile.family === 'arm64') {
+      if (this.lazyDepth > 0) this.lazyPending = true;
+      else this.counters.barriers += n;
+    }
+  }
+
+  enterLazyMmu(): void {
+    this.lazyDepth++;
+  }
+
+  leaveLazyMmu(): void {
+    this.lazyDepth--;
+    if (this.lazyDepth === 0 && this.lazyPending) {
+      this.counters.barriers++;
+      this.lazyPending = false;
+    }
+  }
+
+  flushTlb(): void {
+    this.counters.tlbFlushes++;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The ledger
+
+  private event(table: TablePage, kind: LedgerEventKind, detail?: string): void {
+    table.events.push({ kind, span: this.span, step: this.step, ...(detail !== undefined ? { detail } : {}) });
+  }
+
+  /**
+   * Whether the constructor runs for a table allocated from the page allocator at `depth` in
+   * `space` (kernel-notes/ctor-dtor.md §2, and the `accounting` header).
+   */
+  ctorApplies(space: AddressSpace, depth: Depth, allocator: TablePage['allocator']): boolean {
+    if (allocator !== 'page') return false;
+    if (this.accounting === 'series') return true;
+    // Before "Account page tables at all levels": PTE/PMD/PUD ctors only, and none for kernel
+    // PTE tables (pte_alloc_one_kernel ran no ctor until 6.16).
+    const name = this.profile.levels[depth]?.name;
+    if (name === 'pte') return !space.kernel;
+    return name === 'pmd' || name === 'pud';
+  }
+
+  /**
+   * Allocates a table page for `space` at real depth `depth` the way pXd_alloc_one does,
+   * running the ctor the rules call for unless `noctor` (a slab path modelled by hand).
+   */
+  allocTable(space: AddressSpace, depth: Depth, options: { noctor?: boolean; name?: string } = {}): TablePage {
+    if (this.liveTables + 1 > this.budget.tablePages) {
+      throw new RunStop('budget', `the run would hold more than ${this.budget.tablePages} table pages`);
+    }
+    const geometry = this.profile.levels[depth];
+    const ptrs = geometry?.ptrs ?? 1;
+    const pgd = depth === 0;
+    const allocator: TablePage['allocator'] = pgd && !space.kernel ? this.profile.pgdAllocator : 'page';
+    const pa = allocator === 'page' ? this.pgtablePages.alloc(this) : this.phys.allocPage();
+    if (pa === undefined) throw new RunStop('budget', 'physical memory for page tables is exhausted');
+    const bytes = pgd ? this.profile.pgdBytes : Number(this.profile.pageSize);
+    const table = new TablePage(this.nextTableId++, depth, ptrs, pa, space.name, bytes, allocator, this.step, depth === 4);
+    if (options.name !== undefined) table.name = options.name;
+    this.tables.push(table);
+    this.liveTables++;
+    this.event(table, 'alloc', `${this.profile.levels[depth]?.name ?? '?'} table at ${hexPa(pa)}`);
+    if (!options.noctor && this.ctorApplies(space, depth, allocator)) this.construct(table);
+    this.current?.tablesAllocated.push(table);
+    return table;
+  }
+
+  /** pagetable_*_ctor. A second ctor is a leak finding (ptlock_init's VM_BUG_ON_PAGE). */
+  construct(table: TablePage): void {
+    if (table.constructed && !table.destructed) {
+      this.ledgerFinding(table, `second ctor on ${tableLabel(this, table)}: its ptlock word is already in use (VM_BUG_ON_PAGE in ptlock_init) and NR_PAGETABLE is counted twice`, 'pgtable_dtor');
+      return;
+    }
+    table.constructed = true;
+    table.destructed = false;
+    this.event(table, 'ctor', this.ptlockNote(table));
+  }
+
+  private ptlockNote(table: TablePage): string | undefined {
+    const name = this.profile.levels[table.depth]?.name;
+    if (table.space !== 'kernel' && (name === 'pte' || name === 'pmd')) return 'split ptlock initialised';
+    return undefined;
+  }
+
+  /** pagetable_dtor. */
+  destruct(table: TablePage): void {
+    if (!table.constructed) {
+      this.ledgerFinding(table, `dtor without ctor on ${tableLabel(this, table)}: NR_PAGETABLE drifts downwards`);
+      return;
+    }
+    if (table.destructed) {
+      this.ledgerFinding(table, `second dtor on ${tableLabel(this, table)}: NR_PAGETABLE drifts downwards`);
+      return;
+    }
+    table.destructed = true;
+    this.event(table, 'dtor');
+  }
+
+  /**
+   * Frees a table page (pXd_free / pagetable_dtor_free). The destructor runs where the rules say
+   * the level has one (the same rule as the ctor), unless `nodtor` models a path without it.
+   */
+  freeTable(table: TablePage, options: { nodtor?: boolean } = {}): void {
+    if (table.freed) {
+      this.ledgerFinding(table, `${tableLabel(this, table)} is freed twice`);
+      return;
+    }
+    if (table.parent) {
+      this.ledgerFinding(table, `${tableLabel(this, table)} is freed while still linked into its parent entry; walkers can still reach it`);
+    }
+    const space = this.spaces.get(table.space) ?? this.kernel;
+    if (!options.nodtor && this.ctorApplies(space, table.depth, table.allocator)) this.destruct(table);
+    if (table.constructed && !table.destructed) {
+      this.ledgerFinding(table, `${tableLabel(this, table)} is freed without pagetable_dtor after its ctor: NR_PAGETABLE stays counted and its ptlock leaks`, 'pgtable_dtor');
+    }
+    table.freed = true;
+    table.freedAt = this.span;
+    this.liveTables--;
+    this.event(table, 'free');
+    if (table.allocator === 'page') this.pgtablePages.free(this, table.pa);
+    else if (table.allocator !== 'static') this.phys.free(table.pa);
+    this.current?.tablesFreed.push(table);
+  }
+
+  /**
+   * Links `child` into `parent[index]` (pXd_populate), and for user mms counts it in
+   * pgtables_bytes as pmd_install/__pmd_alloc/__pud_alloc do when `account` is set.
+   */
+  linkTable(parent: TablePage, index: number, child: TablePage, account: boolean): void {
+    const out = scratch;
+    this.profile.codec.tableEntry(child.pa, parent.space === 'kernel', out);
+    this.touch(parent);
+    parent.set(index, out[0] ?? 0, out[1] ?? 0);
+    if (parent.children) parent.children[index] = child;
+    // Populating a table entry is a valid write that needs the arm64 barrier too.
+    this.countWrites(parent, 1, true);
+    child.parent = parent;
+    child.parentIndex = index;
+    this.event(child, 'link', `${this.profile.levels[parent.depth]?.name ?? '?'}_populate into entry ${index} of ${tableLabel(this, parent)}`);
+    const space = this.spaces.get(child.space);
+    if (account && space && !space.kernel && this.countsInPgtablesBytes(child.depth)) {
+      space.pgtablesBytes += this.profile.tableBytes(child.depth);
+    }
+  }
+
+  /**
+   * Clears `parent[index]` (pXd_clear) and, when `account` (free_pXd_range at teardown),
+   * mm_dec_nr_* for user PTE/PMD/PUD tables, as the kernel does whether or not it counted them.
+   */
+  unlinkTable(parent: TablePage, index: number, account: boolean): TablePage | undefined {
+    const child = parent.children?.[index];
+    this.touch(parent);
+    parent.set(index, 0, 0);
+    if (parent.children) parent.children[index] = undefined;
+    this.countWrites(parent, 1, false);
+    if (!child) return undefined;
+    child.parent = undefined;
+    child.parentIndex = -1;
+    this.event(child, 'unlink');
+    const space = this.spaces.get(child.space);
+    if (account && space && !space.kernel && this.countsInPgtablesBytes(child.depth)) {
+      space.pgtablesBytes -= this.profile.tableBytes(child.depth);
+    }
+    return child;
+  }
+
+  /** mm_inc_nr_ptes/pmds/puds apply to PTE, PMD and PUD tables of levels that are not folded. */
+  countsInPgtablesBytes(depth: Depth): boolean {
+    const name = this.profile.levels[depth]?.name;
+    return name === 'pte' || name === 'pmd' || name === 'pud';
+  }
+
+  /** NR_PAGETABLE share of a space: bytes of its live table pages whose ctor ran. */
+  accountedBytes(space: AddressSpace): number {
+    let bytes = 0;
+    for (const t of this.tables) {
+      if (t.space === space.name && !t.freed && t.constructed && !t.destructed) {
+        bytes += t.depth === 0 ? Math.max(this.profile.pgdBytes, Number(this.profile.pageSize)) : Number(this.profile.pageSize);
+      }
+    }
+    return bytes;
+  }
+
+  liveTablesOf(space: AddressSpace, depth?: Depth): TablePage[] {
+    return this.tables.filter((t) => t.space === space.name && !t.freed && (depth === undefined || t.depth === depth));
+  }
+
+  /**
+   * The checks of exit and end of scenario (spec §8): every table of `space` still allocated is
+   * a leak (reported at its allocation line), and a user mm's pgtables_bytes must be zero, as
+   * check_mm() demands.
+   */
+  checkExit(space: AddressSpace): void {
+    for (const table of this.tables) {
+      if (table.space !== space.name || table.freed || table.allocator === 'static') continue;
+      // init_mm keeps its tables: only a kernel table nothing links is leaked.
+      if (space.kernel && table.parent) continue;
+      const alloc = table.events[0];
+      const fix: FixData | undefined =
+        table.name !== undefined ? { kind: 'ctor-dtor', insert: `pgtable_free ${table.name}`, after: alloc?.span ?? this.span } : undefined;
+      this.report('ctor-dtor-leak', 'error', `${tableLabel(this, table)} is left allocated when ${space.kernel ? 'the scenario ends' : `${space.name} exits`}${table.parent ? '' : ': nothing links or frees it'}`, {
+        span: alloc?.span ?? this.span,
+        related: [{ span: this.span, message: space.kernel ? 'the scenario ends here' : `${space.name} exits here` }],
+        ...(fix ? { fix } : {}),
+      });
+    }
+    if (!space.kernel && space.pgtablesBytes !== 0) {
+      const blame = space.unaccountedLinks;
+      const message = `BUG: non-zero pgtables_bytes on freeing mm: ${space.pgtablesBytes}`;
+      const related: Related[] = [{ span: this.span, message: `${space.name} is freed here (check_mm)` }];
+      if (blame.length > 0) {
+        for (const span of blame.slice(1)) related.push({ span, message: 'also linked or unlinked without mm_inc_nr_*/mm_dec_nr_*' });
+        this.report('ctor-dtor-leak', 'error', `${message} — this table was linked or unlinked without mm_inc_nr_*/mm_dec_nr_*`, { span: blame[0] ?? this.span, related });
+      } else {
+        this.report('ctor-dtor-leak', 'error', message, { related });
+      }
+    }
+  }
+
+  /** A ctor-dtor-leak finding at the current statement, related to the table's allocation. */
+  ledgerFinding(table: TablePage, message: string, insert?: 'pgtable_dtor' | 'pgtable_free'): void {
+    const alloc = table.events[0];
+    const related: Related[] = alloc ? [{ span: alloc.span, message: `${tableLabel(this, table)} was allocated here` }] : [];
+    const fix: FixData | undefined =
+      insert && table.name !== undefined ? { kind: 'ctor-dtor', insert: `${insert} ${table.name}`, after: alloc?.span ?? this.span } : undefined;
+    this.report('ctor-dtor-leak', 'error', message, { related, ...(fix ? { fix } : {}) });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Findings and outputs
+
+  report(
+    code: FindingCode,
+    severity: Severity,
+    message: string,
+    options: { span?: Span; related?: Related[]; fix?: FixData } = {},
+  ): Finding {
+    const finding: Finding = { code, severity, span: options.span ?? this.span, message };
+    if (options.related && options.related.length > 0) finding.related = options.related;
+    if (options.fix) finding.fix = options.fix;
+    this.findings.push(finding);
+    return finding;
+  }
+
+  output(kind: Output['kind'], text: string): void {
+    this.outputs.push({ span: this.span, kind, text });
+  }
+}
+
+const scratch = new Uint32Array(2);
+
+const plainPages: PgtablePageSource = {
+  alloc: (machine) => machine.phys.allocPage(),
+  free: (machine, pa) => machine.phys.free(pa),
+};
+
+function hexPa(pa: number): string {
+  return '0x' + pa.toString(16);
+}
+
+/** "the PTE table `t` at 0x80123000" — how findings name a table page. */
+export function tableLabel(machine: Machine, table: TablePage): string {
+  const level = (machine.profile.levels[table.depth]?.name ?? '?').toUpperCase();
+  const name = table.name !== undefined ? ` \`${table.name}\`` : '';
+  return `the ${level} table${name} at ${hexPa(table.pa)}`;
+}

@@ -1,0 +1,140 @@
+// Physical memory: a frame allocator that behaves like a fragmented page allocator, and the
+// cache of pte-mapped pages of seed 001.
+//
+// Order-0 pages come back scattered across RAM (a real allocator's free lists after uptime are),
+// which is what makes direct-map fragmentation visible: each page-table page whose linear-map
+// alias is made read-only splits a different large mapping. The scatter is a fixed
+// low-discrepancy sequence, so runs are deterministic.
+
+export interface PhysRange {
+  start: number;
+  end: number;
+}
+
+/** Frames are numbered by absolute physical address / `frameSize`, so RAM can be replaced. */
+export class PhysAllocator {
+  private readonly used = new Set<number>();
+  private cursor = 0;
+  /** Free frames of the pte-mapped cache (seed 001), lowest first. */
+  private readonly pteMappedCache: number[] = [];
+  /** Frames that belong to the pte-mapped cache's blocks. */
+  private readonly pteMapped = new Set<number>();
+
+  constructor(
+    private ram: PhysRange,
+    readonly frameSize: number,
+  ) {}
+
+  /** Replaces the RAM the allocator hands out (the linear map's coverage once one exists). */
+  setRam(ram: PhysRange): void {
+    this.ram = ram;
+    this.cursor = 0;
+  }
+
+  get ramRange(): PhysRange {
+    return this.ram;
+  }
+
+  private get frames(): number {
+    return Math.max(1, Math.floor((this.ram.end - this.ram.start) / this.frameSize));
+  }
+
+  /**
+   * The k-th frame of the scatter sequence: frames visited in golden-ratio stride order, so that
+   * consecutive allocations land far apart while every frame is eventually visited.
+   */
+  private scatter(k: number): number {
+    const n = this.frames;
+    if (this.strideFor !== n) {
+      this.stride = goldenStride(n);
+      this.strideFor = n;
+    }
+    return (k * this.stride) % n;
+  }
+
+  private stride = 1;
+  private strideFor = 0;
+
+  /** Allocates one frame from anywhere in RAM; returns its physical address or undefined. */
+  allocPage(): number | undefined {
+    const n = this.frames;
+    for (let tries = 0; tries < n; tries++) {
+      const pa = this.ram.start + this.scatter(this.cursor++) * this.frameSize;
+      const frame = pa / this.frameSize;
+      if (!this.used.has(frame)) {
+        this.used.add(frame);
+        return pa;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Allocates 2^order contiguous, naturally aligned frames (a PMD-sized block for the
+   * pte-mapped cache, a huge vmalloc page). Returns the physical address of the first frame.
+   */
+  allocBlock(order: number): number | undefined {
+    const count = 2 ** order;
+    const blockBytes = count * this.frameSize;
+    const firstBlock = Math.ceil(this.ram.start / blockBytes);
+    const lastBlock = Math.floor(this.ram.end / blockBytes) - 1;
+    const blocks = lastBlock - firstBlock + 1;
+    if (blocks <= 0) return undefined;
+    // Scan blocks in the same scattered order so huge pages are spread too.
+    const stride = goldenStride(blocks);
+    for (let k = 0; k < blocks; k++) {
+      const block = firstBlock + ((k * stride) % blocks);
+      const base = block * blockBytes;
+      const firstFrame = base / this.frameSize;
+      let free = true;
+      for (let f = 0; f < count && free; f++) if (this.used.has(firstFrame + f)) free = false;
+      if (!free) continue;
+      for (let f = 0; f < count; f++) this.used.add(firstFrame + f);
+      return base;
+    }
+    return undefined;
+  }
+
+  free(pa: number, order = 0): void {
+    const first = pa / this.frameSize;
+    for (let f = 0; f < 2 ** order; f++) {
+      const frame = first + f;
+      if (this.pteMapped.has(frame)) this.pteMappedCache.push(frame * this.frameSize);
+      else this.used.delete(frame);
+    }
+  }
+
+  /**
+   * Takes a page from the pte-mapped cache. When the cache is empty the caller refills it with
+   * `refillPteMapped` (which is where the direct map gets split, once per block).
+   */
+  takePteMapped(): number | undefined {
+    this.pteMappedCache.sort((a, b) => b - a);
+    return this.pteMappedCache.pop();
+  }
+
+  /** Adds a freshly allocated block to the pte-mapped cache. */
+  refillPteMapped(base: number, order: number): void {
+    for (let f = 0; f < 2 ** order; f++) {
+      const pa = base + f * this.frameSize;
+      this.pteMapped.add(pa / this.frameSize);
+      this.pteMappedCache.push(pa);
+    }
+  }
+
+  isUsed(pa: number): boolean {
+    return this.used.has(pa / this.frameSize);
+  }
+}
+
+/** A stride near n/φ that is coprime with n, so k·stride mod n visits every slot once. */
+function goldenStride(n: number): number {
+  let stride = Math.max(1, Math.round(n * 0.6180339887498949));
+  while (gcd(stride, n) !== 1) stride++;
+  return stride;
+}
+
+function gcd(a: number, b: number): number {
+  while (b !== 0) [a, b] = [b, a % b];
+  return a;
+}

@@ -1,0 +1,469 @@
+// The runner: executes one scenario statement by statement on a fresh machine.
+//
+// It is a generator so that the host (the language server, the CLI) drives it: between
+// statements the host can poll for cancellation and yield to its event loop. Budgets and
+// cancellation end a run through RunStop, which is caught only here.
+
+import { resolveProfile, type ArchOptions } from './arch/profile';
+import { EvalError, ExecContext, type Value } from './exec/context';
+import type { Exploration } from './exec/modules';
+import { ok, outcomeText, type Outcome } from './exec/outcome';
+import {
+  execClear,
+  execPgtableAlloc,
+  execPgtableCtor,
+  execPgtableFree,
+  execPopulate,
+} from './exec/table-statements';
+import { exploreModule } from './explore/index';
+import type { Finding, FindingCode } from './findings';
+import { execSetDirectMap, execSetMemory, execSetMemoryValid } from './kernel/pageattr';
+import { configurePgtablePages, execAllocPgtablePage, execFreePgtablePage } from './kernel/pgtable-pages';
+import { execCheckWx, execMap, execPtdump, execUnmap, execVfree, execVmalloc } from './kernel/statements';
+import { helperFor } from './kernel-helpers';
+import { Machine, RunStop, type AccountingMode, type Feature, type MachineOptions, type ThpMode } from './model/machine';
+import { wxLeftBy } from './kernel/wx';
+import { processModule } from './process/index';
+import type {
+  ExpectDiagnosticStmt,
+  ExpectStmt,
+  KernelStmt,
+  LetStmt,
+  ProcessStmt,
+  ResultSpec,
+  Scenario,
+  Span,
+  Stmt,
+  TopStmt,
+} from './program';
+import { DEFAULT_BUDGET, type RunOptions, type ScenarioRun } from './run-api';
+import { RunState } from './inspect';
+
+/** Reads the header statements of a scenario into machine options (already checked). */
+export function headerOptions(scenario: Scenario): { arch: ArchOptions; features: Set<Feature>; thp: ThpMode; accounting: AccountingMode } {
+  let arch: ArchOptions = { arch: 'x86_64', levels: 4 };
+  const features = new Set<Feature>();
+  let thp: ThpMode = 'madvise';
+  let accounting: AccountingMode = 'series';
+  for (const stmt of scenario.body) {
+    if (stmt.kind === 'arch') {
+      arch = { arch: stmt.arch.text as ArchOptions['arch'] };
+      for (const option of stmt.options) {
+        const value = option.value.text;
+        if (option.key.text === 'levels') arch.levels = Number(value);
+        if (option.key.text === 'granule') arch.granuleKiB = Number.parseInt(value, 10);
+        if (option.key.text === 'va') arch.va = Number(value);
+        if (option.key.text === 'mode') arch.mode = value as ArchOptions['mode'];
+      }
+    } else if (stmt.kind === 'feature') {
+      for (const f of stmt.features) features.add(f.text as Feature);
+    } else if (stmt.kind === 'thp') {
+      thp = stmt.mode.text as ThpMode;
+    } else if (stmt.kind === 'accounting') {
+      accounting = stmt.mode.text as AccountingMode;
+    }
+  }
+  if (features.has('pti')) arch.pti = true;
+  return { arch, features, thp, accounting };
+}
+
+/** Runs a scenario to completion. */
+export function runScenario(scenario: Scenario, options: RunOptions = {}): ScenarioRun {
+  const steps = runScenarioSteps(scenario, options);
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+  }
+}
+
+/**
+ * Runs a scenario, yielding after every statement (and inside long statements' loops where they
+ * choose to), so the caller can stop it or interleave other work.
+ */
+export function* runScenarioSteps(scenario: Scenario, options: RunOptions = {}): Generator<void, ScenarioRun, void> {
+  const header = headerOptions(scenario);
+  const machineOptions: MachineOptions = {
+    profile: resolveProfile(header.arch),
+    features: header.features,
+    thp: header.thp,
+    accounting: header.accounting,
+    budget: { ...DEFAULT_BUDGET, ...options.budget },
+    history: options.history ?? true,
+  };
+  const machine = new Machine(machineOptions);
+  configurePgtablePages(machine);
+  const ctx = new ExecContext(machine);
+  ctx.processQueries = processModule.queries;
+  const runner = new Runner(ctx, options.shouldStop);
+  let stopped: ScenarioRun['stopped'];
+  try {
+    yield* runner.top(scenario.body);
+    yield* runner.finish(scenario);
+  } catch (e) {
+    if (!(e instanceof RunStop)) throw e;
+    stopped = e.reason;
+    if (e.reason === 'budget') {
+      machine.report('resource-limit', 'error', `${e.message}; the scenario stops here (raise the budget in settings or with --budget to go further)`);
+    }
+    machine.endStep('stopped', e.reason);
+  }
+  runner.applyExpectedDiagnostics();
+  const findings = [...machine.findings].sort((a, b) => a.span.start - b.span.start);
+  const run: ScenarioRun = {
+    scenario,
+    findings,
+    outputs: machine.outputs,
+    stats: { steps: machine.steps.length + runner.explorerSteps, schedules: runner.schedules, states: runner.states },
+    ok: !findings.some((f) => f.severity === 'error'),
+    state: new RunState(machine, runner.explorations),
+  };
+  if (stopped) run.stopped = stopped;
+  return run;
+}
+
+class Runner {
+  explorations: Exploration[] = [];
+  schedules = 0;
+  states = 0;
+  explorerSteps = 0;
+  private expectDiagnostics: ExpectDiagnosticStmt[] = [];
+
+  constructor(
+    readonly ctx: ExecContext,
+    private readonly shouldStop: (() => boolean) | undefined,
+  ) {}
+
+  private get machine(): Machine {
+    return this.ctx.machine;
+  }
+
+  private checkStop(): void {
+    if (this.shouldStop?.()) throw new RunStop('cancelled', 'the run was cancelled');
+  }
+
+  *top(body: TopStmt[]): Generator<void, void, void> {
+    for (const stmt of body) {
+      this.checkStop();
+      switch (stmt.kind) {
+        case 'arch':
+        case 'feature':
+        case 'thp':
+        case 'accounting':
+          break;
+        case 'kernel':
+          this.ctx.space = this.machine.kernel;
+          this.ctx.block = 'kernel';
+          for (const inner of stmt.body) {
+            this.checkStop();
+            this.step(inner, 'kernel', () => this.kernelStmt(inner));
+            yield;
+          }
+          this.ctx.block = 'top';
+          break;
+        case 'process': {
+          const head: Span = { start: stmt.span.start, end: stmt.name.span.end };
+          let entered: ReturnType<typeof processModule.enter> | undefined;
+          const fresh = !this.machine.spaces.has(stmt.name.text);
+          if (fresh) {
+            this.step({ ...stmt, span: head, result: undefined }, stmt.name.text, () => {
+              entered = processModule.enter(this.ctx, stmt.name);
+              return 'kind' in entered ? entered : ok(`created the mm of ${stmt.name.text}`);
+            });
+            yield;
+          } else {
+            entered = processModule.enter(this.ctx, stmt.name);
+          }
+          if (!entered || 'kind' in entered) break;
+          this.ctx.space = entered;
+          this.ctx.block = 'process';
+          for (const inner of stmt.body) {
+            this.checkStop();
+            this.step(inner, stmt.name.text, () => this.processStmt(inner));
+            yield;
+          }
+          this.ctx.space = this.machine.kernel;
+          this.ctx.block = 'top';
+          break;
+        }
+        case 'concurrent': {
+          const block = stmt;
+          this.step(block, 'concurrent', () => {
+            const exploration = exploreModule.explore(this.ctx, block);
+            this.explorations.push(exploration);
+            this.schedules += exploration.schedules;
+            this.states += exploration.states;
+            return ok(exploration.summary);
+          });
+          yield;
+          break;
+        }
+        case 'fork':
+          this.step(stmt, stmt.parent.text, () => processModule.fork(this.ctx, stmt));
+          yield;
+          break;
+        case 'exit': {
+          const space = this.machine.spaces.get(stmt.process.text);
+          this.step(stmt, stmt.process.text, () => {
+            if (!space || space.kernel) return { kind: 'errno', errno: 'EINVAL', message: `no process \`${stmt.process.text}\`` };
+            if (space.exited) return { kind: 'errno', errno: 'EINVAL', message: `${stmt.process.text} has already exited` };
+            return processModule.exit(this.ctx, space, stmt.span);
+          });
+          yield;
+          break;
+        }
+        case 'expect_race': {
+          const last = this.explorations[this.explorations.length - 1];
+          this.step(stmt, 'top', () => exploreModule.expectRace(this.ctx, stmt, last));
+          break;
+        }
+        case 'expect_diagnostic':
+          this.expectDiagnostics.push(stmt);
+          break;
+        case 'let':
+        case 'expect':
+          this.step(stmt, 'top', () => this.common(stmt));
+          break;
+      }
+    }
+  }
+
+  /** End of scenario: every process not yet exited is torn down as `exit` would, then leaks. */
+  *finish(scenario: Scenario): Generator<void, void, void> {
+    const end: Span = scenario.closeSpan;
+    for (const space of [...this.machine.spaces.values()]) {
+      if (space.kernel || space.exited) continue;
+      this.step({ kind: 'exit', span: end, keyword: { text: 'exit', span: end }, process: { text: space.name, span: end } }, space.name, () =>
+        processModule.exit(this.ctx, space, end),
+      );
+      yield;
+    }
+    this.machine.beginStep(end, 'kernel', 'end of scenario');
+    this.machine.checkExit(this.machine.kernel);
+    this.machine.endStep('end of scenario: leak checks');
+  }
+
+  /**
+   * Runs one statement as a step: records it, settles its `=> RESULT`, and reports a
+   * statement that failed without one.
+   */
+  private step(stmt: Stmt, space: string, body: () => Outcome): void {
+    const machine = this.machine;
+    const before = machine.findings.length;
+    machine.beginStep(stmt.span, space, helperFor(machine.profile, stmt.kind));
+    let outcome: Outcome;
+    try {
+      outcome = body();
+    } catch (e) {
+      if (!(e instanceof EvalError)) throw e;
+      machine.report(e.finding.code, e.finding.severity ?? 'error', e.finding.message, { span: e.finding.span });
+      machine.endStep(e.finding.message, 'not run');
+      return;
+    }
+    if (space === 'kernel' || space === 'concurrent') this.reportWx(stmt);
+    machine.endStep(outcome.summary ?? ('message' in outcome ? outcome.message : ''), outcomeText(outcome));
+    this.settle(stmt, outcome, machine.findings.slice(before));
+  }
+
+  /** A kernel statement that left a W+X mapping gets a `wx-mapping` warning (spec §10). */
+  private reportWx(stmt: Stmt): void {
+    const record = this.machine.currentStep;
+    if (!record) return;
+    const wx = wxLeftBy(this.machine, record);
+    if (!wx) return;
+    const prot = 'prot' in stmt && stmt.prot && typeof stmt.prot === 'object' && 'span' in stmt.prot ? stmt.prot : undefined;
+    this.machine.report(
+      'wx-mapping',
+      'warning',
+      `${stmt.keyword.text} left ${wx.pages} page${wx.pages === 1n ? '' : 's'} writable and executable in the kernel, from ${wx.firstText}: ${wx.rule}`,
+      { fix: prot ? { kind: 'wx', prot: prot.span } : { kind: 'wx' } },
+    );
+  }
+
+  private settle(stmt: Stmt, outcome: Outcome, fresh: Finding[]): void {
+    const expected: ResultSpec | undefined = stmt.result;
+    const machine = this.machine;
+    if (expected) {
+      const mismatch = this.mismatch(expected, outcome);
+      if (mismatch === undefined) {
+        if (outcome.kind === 'errno') {
+          for (const f of outcome.causes ?? fresh.filter((x) => explains(x.code))) markExpected(f);
+        }
+        return;
+      }
+      machine.report('expectation-failed', 'error', mismatch, { span: expected.span });
+      return;
+    }
+    if (outcome.kind === 'errno') {
+      machine.report('statement-failed', 'warning', `${stmt.keyword.text} returned ${outcome.errno}: ${outcome.message}`, { span: stmt.span });
+    } else if (outcome.kind === 'segv') {
+      machine.report('statement-failed', 'warning', `${stmt.keyword.text} faulted with SIGSEGV: ${outcome.message}`, { span: stmt.span });
+    }
+  }
+
+  /** Undefined when the outcome matches `=> RESULT`, else the expectation-failed message. */
+  private mismatch(expected: ResultSpec, outcome: Outcome): string | undefined {
+    const actual = outcomeText(outcome);
+    const why = outcome.kind === 'errno' || outcome.kind === 'segv' ? `: ${outcome.message}` : '';
+    switch (expected.kind) {
+      case 'ok':
+        return outcome.kind === 'ok' ? undefined : `expected ok, but the statement returned ${actual}${why}`;
+      case 'segv':
+        return outcome.kind === 'segv' ? undefined : `expected segv, but the statement returned ${actual}${why}`;
+      case 'errno':
+        return outcome.kind === 'errno' && outcome.errno === expected.errno.text
+          ? undefined
+          : `expected ${expected.errno.text}, but the statement returned ${actual}${why}`;
+      case 'value': {
+        const want = this.ctx.num(expected.value);
+        if (outcome.kind === 'value' && outcome.value === want) return undefined;
+        return `expected value ${want}, but the statement returned ${actual}${why}`;
+      }
+    }
+  }
+
+  private kernelStmt(stmt: KernelStmt): Outcome {
+    switch (stmt.kind) {
+      case 'map':
+        return execMap(this.ctx, stmt);
+      case 'unmap':
+        return execUnmap(this.ctx, stmt);
+      case 'vmalloc':
+        return execVmalloc(this.ctx, stmt);
+      case 'vfree':
+        return execVfree(this.ctx, stmt);
+      case 'set_memory':
+        return execSetMemory(this.ctx, stmt);
+      case 'set_memory_valid':
+        return execSetMemoryValid(this.ctx, stmt);
+      case 'set_direct_map':
+        return execSetDirectMap(this.ctx, stmt);
+      case 'alloc_pgtable_page':
+        return execAllocPgtablePage(this.ctx, stmt);
+      case 'free_pgtable_page':
+        return execFreePgtablePage(this.ctx, stmt);
+      case 'ptdump':
+        return execPtdump(this.ctx, stmt);
+      case 'check_wx':
+        return execCheckWx(this.ctx, stmt);
+      default:
+        return this.tableOrCommon(stmt);
+    }
+  }
+
+  private processStmt(stmt: ProcessStmt): Outcome {
+    switch (stmt.kind) {
+      case 'pgtable_alloc':
+      case 'pgtable_ctor':
+      case 'pgtable_dtor':
+      case 'pgtable_free':
+      case 'populate':
+      case 'clear':
+      case 'let':
+      case 'expect':
+        return this.tableOrCommon(stmt);
+      default:
+        return processModule.exec(this.ctx, stmt);
+    }
+  }
+
+  private tableOrCommon(stmt: KernelStmt | ProcessStmt): Outcome {
+    switch (stmt.kind) {
+      case 'pgtable_alloc':
+        return execPgtableAlloc(this.ctx, stmt);
+      case 'pgtable_ctor':
+      case 'pgtable_dtor':
+        return execPgtableCtor(this.ctx, stmt);
+      case 'pgtable_free':
+        return execPgtableFree(this.ctx, stmt);
+      case 'populate':
+        return execPopulate(this.ctx, stmt);
+      case 'clear':
+        return execClear(this.ctx, stmt);
+      case 'let':
+      case 'expect':
+        return this.common(stmt);
+      default:
+        return { kind: 'errno', errno: 'EINVAL', message: `\`${stmt.keyword.text}\` cannot run here` };
+    }
+  }
+
+  private common(stmt: LetStmt | ExpectStmt): Outcome {
+    if (stmt.kind === 'let') {
+      const value = this.ctx.num(stmt.value);
+      this.ctx.bind(stmt.name.text, { kind: 'value', value, span: stmt.name.span });
+      return ok(`${stmt.name.text} = ${value} (0x${value.toString(16)})`);
+    }
+    return this.expect(stmt);
+  }
+
+  private expect(stmt: ExpectStmt): Outcome {
+    const left = this.ctx.eval(stmt.left);
+    const right = this.ctx.eval(stmt.right);
+    const holds = compare(left, stmt.op, right);
+    if (holds === undefined) {
+      throw new EvalError({ code: 'bad-value', span: stmt.span, message: `cannot compare \`${String(left)}\` ${stmt.op} \`${String(right)}\`: symbols only compare with == and !=` });
+    }
+    const text = sourceText(left);
+    if (!holds) {
+      this.machine.report('expectation-failed', 'error', `expected ${describe(stmt)} ${stmt.op} ${sourceText(right)}, but it is ${text}`, { span: stmt.span });
+      return ok(`does not hold: ${text}`);
+    }
+    return ok(`holds: ${text}`);
+  }
+
+  /** `expect diagnostic CODE`: at least one finding of that code, which is then expected. */
+  applyExpectedDiagnostics(): void {
+    for (const stmt of this.expectDiagnostics) {
+      const code = stmt.code.text as FindingCode;
+      const matching = this.machine.findings.filter((f) => f.code === code && f.span !== stmt.span);
+      if (matching.length === 0) {
+        this.machine.report('expectation-failed', 'error', `expected at least one \`${code}\` finding in this scenario, but none occurred`, { span: stmt.span });
+      }
+      for (const f of matching) markExpected(f);
+    }
+  }
+}
+
+/** Findings that can explain an errno result (spec §6). */
+function explains(code: FindingCode): boolean {
+  return code === 'partial-block-overlap' || code === 'bad-value' || code === 'ctor-dtor-leak';
+}
+
+function markExpected(f: Finding): void {
+  f.expected = true;
+  if (f.severity === 'error' || f.severity === 'warning') f.severity = 'information';
+}
+
+function compare(left: Value, op: ExpectStmt['op'], right: Value): boolean | undefined {
+  if (typeof left === 'bigint' && typeof right === 'bigint') {
+    switch (op) {
+      case '==':
+        return left === right;
+      case '!=':
+        return left !== right;
+      case '<':
+        return left < right;
+      case '<=':
+        return left <= right;
+      case '>':
+        return left > right;
+      case '>=':
+        return left >= right;
+    }
+  }
+  if (op !== '==' && op !== '!=') return undefined;
+  const l = String(left);
+  const r = String(right);
+  return op === '==' ? l === r : l !== r;
+}
+
+function sourceText(value: Value): string {
+  return typeof value === 'bigint' ? (value > 4096n ? `${value} (0x${value.toString(16)})` : `${value}`) : value;
+}
+
+function describe(stmt: ExpectStmt): string {
+  const left = stmt.left;
+  if (left.kind === 'query') return `${left.query}${left.space || left.addr || left.level ? '(…)' : ''}`;
+  if (left.kind === 'name') return left.name.text;
+  return 'the value';
+}

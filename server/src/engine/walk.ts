@@ -1,0 +1,225 @@
+// The page-table walker: one walker for every consumer, on the kernel's mm_walk_ops contract
+// (mm/pagewalk.c, include/linux/pagewalk.h; kernel-notes/pagewalk-and-pageattr.md §1).
+//
+// Consumers are ops tables (walk-ops/*.ts and the statement modules) with only the callbacks
+// they need; per-walk data lives in `walk.state`.
+
+import type { Depth } from './arch/profile';
+import type { AddressSpace, Machine } from './model/machine';
+import type { TablePage } from './model/table';
+
+/** Descend into the entry's subtree (the default each time a callback is called). */
+export const ACTION_SUBTREE = 0;
+/** Skip the subtree and continue with the next entry at this level. */
+export const ACTION_CONTINUE = 1;
+/** Call the callbacks for this entry again (after the callback changed it, e.g. split it). */
+export const ACTION_AGAIN = 2;
+
+/** errno values callbacks and the walker return negated, as the kernel does. */
+export const EINVAL = 22;
+export const ENOMEM = 12;
+export const EFAULT = 14;
+
+/**
+ * Callback for a PGD/P4D/PUD/PMD entry that is not none.
+ *
+ * `table[index]` is the entry; `start`/`end` is the part of the walked range it covers. A
+ * folded level's callback is called on the same slot as the level it folds into, as in the
+ * kernel ("p?d_entry callbacks are called even if those levels are folded"); `walk.isLeaf`
+ * answers pXd_leaf() for the level asking.
+ */
+export type EntryCallback<S> = (walk: Walk<S>, table: TablePage, index: number, start: bigint, end: bigint) => number;
+
+/**
+ * Callback for one PTE. Its address is `walk.pteAddress(index)` (computed only when asked, so
+ * loops over hundreds of thousands of PTEs allocate nothing).
+ */
+export type PteCallback<S> = (walk: Walk<S>, table: TablePage, index: number) => number;
+
+/**
+ * Callback for a hole: a none entry at `depth` (0 = PGD … 3 = PMD), covering [start, end).
+ * Holes in folded levels are reported at the real level holding them (real_depth()). Empty PTEs
+ * go to `pte_entry`, never here.
+ */
+export type HoleCallback<S> = (walk: Walk<S>, start: bigint, end: bigint, depth: Depth) => number;
+
+/**
+ * The walk contract (mm_walk_ops).
+ *
+ * - Every callback returns 0 to continue, a positive value to stop the walk and return that
+ *   value to the caller, or a negative errno to stop with that error.
+ * - `pud_entry`/`pmd_entry` (and the others) may set `walk.action`: ACTION_SUBTREE (default,
+ *   descend), ACTION_CONTINUE (skip this entry's subtree), ACTION_AGAIN (call again for this
+ *   entry).
+ * - `pte_entry` is called for every PTE in range, empty ones included, unless `install_pte` is
+ *   set: then empty PTEs go to `install_pte` (which writes the new entry with
+ *   `walk.machine.writeEntry`) and only existing ones to `pte_entry`.
+ * - With `install_pte`, missing tables at every level are allocated and linked on the way
+ *   (__p4d_alloc … __pte_alloc, accounted as the kernel does) and `pte_hole` is not called for
+ *   ranges it populates.
+ * - Kernel walks (`mode: 'kernel'`, no VMA) never descend below a leaf. User walks split a huge
+ *   leaf before descending when a lower callback exists and the callback left ACTION_SUBTREE
+ *   (split_huge_pud/pmd), except that an install-only walk leaves present huge leaves alone.
+ * - The walker never descends into a level when no callback at or below it is set.
+ */
+export interface WalkOps<S> {
+  pgd_entry?: EntryCallback<S>;
+  p4d_entry?: EntryCallback<S>;
+  pud_entry?: EntryCallback<S>;
+  pmd_entry?: EntryCallback<S>;
+  pte_entry?: PteCallback<S>;
+  pte_hole?: HoleCallback<S>;
+  install_pte?: PteCallback<S>;
+}
+
+export interface WalkOptions {
+  mode: 'kernel' | 'user';
+  /**
+   * User walks: split the huge leaf at `table[index]` into a table of the next level
+   * (split_huge_pud/pmd). Must leave a table entry there.
+   */
+  splitHuge?: (walk: Walk<unknown>, table: TablePage, index: number) => void;
+}
+
+export class Walk<S> {
+  action = ACTION_SUBTREE;
+  /** Virtual address of entry 0 of the PTE table being walked. */
+  pteBase = 0n;
+
+  constructor(
+    readonly machine: Machine,
+    readonly space: AddressSpace,
+    readonly ops: WalkOps<S>,
+    public state: S,
+    readonly options: WalkOptions,
+  ) {}
+
+  pteAddress(index: number): bigint {
+    return this.pteBase + (BigInt(index) << BigInt(this.machine.profile.pageShift));
+  }
+
+  /**
+   * pXd_leaf() for the level `depth` asking about `table[index]`: a leaf belongs to the deepest
+   * level its slot aliases, so a folded level above it sees no leaf (arm64's pgd_leaf() is
+   * false even where a 1 GiB block sits in a PGD slot of a 3-level table).
+   */
+  isLeaf(table: TablePage, index: number, depth: Depth): boolean {
+    const profile = this.machine.profile;
+    if (profile.entryDepth[table.depth] !== depth) return false;
+    return profile.codec.classify(depth, table.lo(index), table.hi(index), table.depth === 4) === 'leaf';
+  }
+}
+
+type EntryCallbackName = 'pgd_entry' | 'p4d_entry' | 'pud_entry' | 'pmd_entry';
+const ENTRY_CALLBACKS: readonly EntryCallbackName[] = ['pgd_entry', 'p4d_entry', 'pud_entry', 'pmd_entry'];
+
+/**
+ * Walks [start, end) of `space` (walk_pgd_range). Returns 0, a callback's positive stop value,
+ * or a negative errno. `start >= end` is -EINVAL, as in walk_kernel_page_table_range().
+ */
+export function walkRange<S>(
+  machine: Machine,
+  space: AddressSpace,
+  start: bigint,
+  end: bigint,
+  ops: WalkOps<S>,
+  state: S,
+  options: WalkOptions = { mode: 'kernel' },
+): number {
+  if (start >= end) return -EINVAL;
+  const walk = new Walk(machine, space, ops, state, options);
+  return walkTable(walk, space.root, start, end);
+}
+
+/** Whether any callback at or below `depth` is set (the kernel's pruning test). */
+function wantsBelow<S>(ops: WalkOps<S>, depth: Depth): boolean {
+  if (ops.pte_entry || ops.install_pte || ops.pte_hole) return true;
+  for (let d = depth; d < 4; d++) if (ops[ENTRY_CALLBACKS[d] as EntryCallbackName]) return true;
+  return false;
+}
+
+function walkTable<S>(walk: Walk<S>, table: TablePage, start: bigint, end: bigint): number {
+  const machine = walk.machine;
+  const profile = machine.profile;
+  const depth = table.depth;
+  const geometry = profile.levels[depth];
+  const shift = BigInt(geometry?.shift ?? 0);
+  const mask = BigInt((geometry?.ptrs ?? 1) - 1);
+  const ops = walk.ops;
+
+  if (depth === 4) {
+    // A walk never crosses its parent entry, so the range lies inside this one table.
+    const first = Number((start >> shift) & mask);
+    const last = Number(((end - 1n) >> shift) & mask);
+    walk.pteBase = start - (BigInt(first) << shift);
+    const pte = ops.pte_entry;
+    const install = ops.install_pte;
+    for (let i = first; i <= last; i++) {
+      let r = 0;
+      if (install && table.isNone(i)) r = install(walk, table, i);
+      else if (pte) r = pte(walk, table, i);
+      if (r !== 0) return r;
+    }
+    return 0;
+  }
+
+  const entryDepth = profile.entryDepth[depth] ?? depth;
+  const size = 1n << shift;
+  const lowerWanted = entryDepth < 4 && wantsBelow(ops, (entryDepth + 1) as Depth);
+  const codec = profile.codec;
+
+  for (let addr = start; addr < end; ) {
+    const i = Number((addr >> shift) & mask);
+    const entryBase = addr - (addr & (size - 1n));
+    const next = entryBase + size < end ? entryBase + size : end;
+    let again = 0;
+    entry: for (;;) {
+      if (++again > 8) return -EINVAL;
+      if (table.isNone(i)) {
+        if (ops.install_pte) {
+          const child = machine.allocTable(walk.space, (entryDepth + 1) as Depth);
+          machine.linkTable(table, i, child, true);
+        } else {
+          if (ops.pte_hole) {
+            const r = ops.pte_hole(walk, addr, next, depth);
+            if (r !== 0) return r;
+          }
+          break entry;
+        }
+      }
+      // Callbacks for this level and every folded level aliasing the same slot.
+      for (let d = depth; d <= entryDepth; d++) {
+        const callback = ops[ENTRY_CALLBACKS[d] as EntryCallbackName];
+        if (!callback) continue;
+        walk.action = ACTION_SUBTREE;
+        const r = callback(walk, table, i, addr, next);
+        if (r !== 0) return r;
+        if (walk.action === ACTION_AGAIN) continue entry;
+        if (walk.action === ACTION_CONTINUE) break entry;
+      }
+      if (!lowerWanted) break entry;
+      const kind = codec.classify(entryDepth, table.lo(i), table.hi(i), false);
+      if (kind === 'leaf') {
+        if (walk.options.mode === 'kernel') break entry;
+        // Install-only walks leave present huge leaves alone; others split before descending.
+        if (ops.install_pte && !ops.pte_entry && !hasEntryCallbackBelow(ops, entryDepth)) break entry;
+        if (!walk.options.splitHuge) break entry;
+        walk.options.splitHuge(walk as Walk<unknown>, table, i);
+        continue entry;
+      }
+      if (kind !== 'table') break entry;
+      const child = table.children?.[i];
+      if (!child) break entry;
+      const r = walkTable(walk, child, addr, next);
+      if (r !== 0) return r;
+      break entry;
+    }
+    addr = next;
+  }
+  return 0;
+}
+
+function hasEntryCallbackBelow<S>(ops: WalkOps<S>, depth: Depth): boolean {
+  for (let d = depth + 1; d < 4; d++) if (ops[ENTRY_CALLBACKS[d] as EntryCallbackName]) return true;
+  return false;
+}

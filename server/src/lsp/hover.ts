@@ -1,0 +1,191 @@
+// Hovers: on a diagnostic, the explanation of its code; on a statement keyword, the kernel
+// helper it models and what the run did; on a name or number, its value.
+
+import type { Hover, MarkupContent } from 'vscode-languageserver';
+import type { TextDocument } from 'vscode-languageserver-textdocument';
+import type { Expr, Finding, Name, Program, Scenario, Span, Stmt } from '../engine/index';
+import type { StepSummary } from '../protocol/result';
+import { contains, toRange } from './diagnostics';
+import { allStatements, scenarioAt, statementAt } from './outline';
+import { CODE_EXPLANATIONS, QUERIES, statementInfo } from './vocabulary';
+
+export interface HoverInput {
+  document: TextDocument;
+  program: Program;
+  offset: number;
+  /** Static and run findings published for this version. */
+  findings: Finding[];
+  /** Step records of the scenario at the offset, when a run with history exists. */
+  steps: StepSummary[] | undefined;
+}
+
+type Node = { kind: 'expr'; expr: Expr } | { kind: 'name'; name: Name };
+
+const EXPR_KINDS = new Set(['number', 'name', 'binary', 'query', 'symbol']);
+
+/** The smallest expression or name inside `stmt` (not its nested statements) that contains `offset`. */
+function nodeAt(stmt: Stmt, offset: number): Node | undefined {
+  let best: Node | undefined;
+  let bestSize = Infinity;
+  const visit = (value: unknown, depth: number): void => {
+    if (depth > 64 || typeof value !== 'object' || value === null) return;
+    if (Array.isArray(value)) {
+      for (const item of value) visit(item, depth + 1);
+      return;
+    }
+    const record = value as Record<string, unknown>;
+    const span = record.span as Span | undefined;
+    if (span && typeof span.start === 'number' && contains(span, offset)) {
+      const size = span.end - span.start;
+      if (typeof record.kind === 'string' && EXPR_KINDS.has(record.kind) && size < bestSize) {
+        best = { kind: 'expr', expr: value as Expr };
+        bestSize = size;
+      } else if (record.kind === undefined && typeof record.text === 'string' && size < bestSize) {
+        best = { kind: 'name', name: value as Name };
+        bestSize = size;
+      }
+    }
+    for (const [key, child] of Object.entries(record)) {
+      if (key === 'body' || key === 'then' || key === 'else' || key === 'threads' || key === 'span') continue;
+      visit(child, depth + 1);
+    }
+  };
+  visit(stmt, 0);
+  return best;
+}
+
+/** The base page size of a scenario in bytes: the arm64 granule, else 4K (spec §1 `p`). */
+function pageSize(scenario: Scenario | undefined): bigint {
+  const arch = scenario?.body.find((s) => s.kind === 'arch');
+  if (arch?.kind === 'arch' && arch.arch.text === 'arm64') {
+    const granule = arch.options.find((o) => o.key.text === 'granule')?.value.text.toLowerCase();
+    if (granule === '16k') return 16384n;
+    if (granule === '64k') return 65536n;
+  }
+  return 4096n;
+}
+
+const UNIT_BYTES: Record<string, bigint> = { K: 1n << 10n, M: 1n << 20n, G: 1n << 30n, T: 1n << 40n };
+const U64_MAX = (1n << 64n) - 1n;
+
+/**
+ * The value of an expression made of numbers and `let` names bound to such expressions, or
+ * undefined when it needs the run (addresses chosen by mmap/vmalloc, queries).
+ */
+function evaluate(expr: Expr, scenario: Scenario | undefined, lets: Map<string, Expr>, depth = 0): bigint | undefined {
+  if (depth > 32) return undefined;
+  switch (expr.kind) {
+    case 'number': {
+      const scale = expr.unit === 'p' ? pageSize(scenario) : expr.unit ? (UNIT_BYTES[expr.unit] ?? 1n) : 1n;
+      const value = expr.digits * scale;
+      return value <= U64_MAX ? value : undefined;
+    }
+    case 'name': {
+      const bound = lets.get(expr.name.text);
+      return bound ? evaluate(bound, scenario, lets, depth + 1) : undefined;
+    }
+    case 'binary': {
+      const left = evaluate(expr.left, scenario, lets, depth + 1);
+      const right = evaluate(expr.right, scenario, lets, depth + 1);
+      if (left === undefined || right === undefined) return undefined;
+      const value = expr.op === '+' ? left + right : expr.op === '-' ? left - right : left * right;
+      return value >= 0n && value <= U64_MAX ? value : undefined;
+    }
+    default:
+      return undefined;
+  }
+}
+
+function hex(value: bigint): string {
+  const digits = value.toString(16).padStart(4, '0');
+  return `0x${digits.replace(/\B(?=([0-9a-f]{4})+$)/g, '_')}`;
+}
+
+/** Where and how a name is bound in the scenario at `offset`, before it. */
+function binding(program: Program, scenarioIndex: number, name: string, offset: number): { stmt: Stmt; kind: string } | undefined {
+  let found: { stmt: Stmt; kind: string } | undefined;
+  for (const { stmt, scenarioIndex: index } of allStatements(program)) {
+    if (index !== scenarioIndex || stmt.span.start > offset) continue;
+    if ((stmt.kind === 'let' || stmt.kind === 'mmap' || stmt.kind === 'vmalloc' || stmt.kind === 'alloc_pgtable_page' || stmt.kind === 'pgtable_alloc') && stmt.name.text === name) {
+      found = { stmt, kind: stmt.kind };
+    } else if (stmt.kind === 'process' && stmt.name.text === name && !found) {
+      found = { stmt, kind: 'process' };
+    } else if (stmt.kind === 'fork' && stmt.child.text === name) {
+      found = { stmt, kind: 'process' };
+    }
+  }
+  return found;
+}
+
+function stepLines(step: StepSummary): string[] {
+  const lines = [`**Ran** in \`${step.space}\`: ${step.summary}`];
+  const changes = [
+    step.tablesAllocated ? `${step.tablesAllocated} table(s) allocated` : '',
+    step.tablesFreed ? `${step.tablesFreed} freed` : '',
+    step.entriesWritten ? `${step.entriesWritten} entr${step.entriesWritten === 1 ? 'y' : 'ies'} written` : '',
+    step.levels.length ? `levels ${step.levels.join(', ')}` : '',
+  ].filter(Boolean);
+  if (changes.length) lines.push(changes.join(' · '));
+  return lines;
+}
+
+export function hover(input: HoverInput): Hover | null {
+  const { document, program, offset } = input;
+  const sections: string[] = [];
+  let range: Span | undefined;
+
+  const findings = input.findings.filter((f) => contains(f.span, offset));
+  for (const finding of findings) {
+    const explanation = CODE_EXPLANATIONS[finding.code];
+    sections.push(`**${finding.code}**${finding.expected ? ' (expected)' : ''}: ${finding.message}${explanation ? `\n\n${explanation}` : ''}`);
+  }
+
+  const placed = statementAt(program, offset);
+  const here = scenarioAt(program, offset);
+  if (placed && contains(placed.stmt.keyword.span, offset)) {
+    const info = statementInfo(placed.stmt.keyword.text) ?? statementInfo(placed.stmt.kind);
+    if (info) {
+      const lines = [`\`${info.signature}\``, info.doc];
+      if (info.helper) lines.push(`Models \`${info.helper}\`.`);
+      const steps = (input.steps ?? []).filter((s) => {
+        const start = document.offsetAt(s.range.start);
+        return start >= placed.stmt.span.start && start < placed.stmt.span.end;
+      });
+      for (const step of steps) lines.push(...stepLines(step));
+      sections.unshift(lines.join('\n\n'));
+      range = placed.stmt.keyword.span;
+    }
+  } else if (placed) {
+    const node = nodeAt(placed.stmt, offset);
+    const lets = new Map<string, Expr>();
+    for (const { stmt, scenarioIndex } of allStatements(program)) {
+      if (scenarioIndex === here?.index && stmt.kind === 'let' && stmt.span.start < offset) lets.set(stmt.name.text, stmt.value);
+    }
+    if (node?.kind === 'expr' && node.expr.kind === 'query') {
+      const name = node.expr.query;
+      const query = QUERIES.find((q) => q.name === name);
+      if (query) sections.unshift(`\`${query.signature}\`: ${query.doc}`);
+      range = node.expr.span;
+    } else if (node?.kind === 'expr' && node.expr.kind !== 'symbol') {
+      const value = evaluate(node.expr, here?.scenario, lets);
+      const lines: string[] = [];
+      if (node.expr.kind === 'name' && here) {
+        const bound = binding(program, here.index, node.expr.name.text, offset);
+        if (bound) lines.push(`\`${node.expr.name.text}\`: bound by \`${bound.kind}\` on line ${document.positionAt(bound.stmt.span.start).line + 1}`);
+      }
+      if (value !== undefined) lines.push(`= \`${hex(value)}\` (${value.toString(10)})`);
+      else if (node.expr.kind === 'name') lines.push('Its value is chosen when the scenario runs.');
+      if (lines.length) sections.unshift(lines.join('\n\n'));
+      range = node.expr.span;
+    } else if (node?.kind === 'name' && here) {
+      const bound = binding(program, here.index, node.name.text, offset);
+      if (bound) sections.unshift(`\`${node.name.text}\`: ${bound.kind === 'process' ? 'a process' : `bound by \`${bound.kind}\``} on line ${document.positionAt(bound.stmt.span.start).line + 1}`);
+      range = node.name.span;
+    }
+  }
+
+  if (sections.length === 0) return null;
+  const contents: MarkupContent = { kind: 'markdown', value: sections.join('\n\n---\n\n') };
+  const anchor = range ?? findings[0]?.span;
+  return anchor ? { contents, range: toRange(document, anchor) } : { contents };
+}
