@@ -42,6 +42,7 @@ export class LspSession {
   private readonly signal = new Signal();
   private versions = new Map<string, number>();
   settings: unknown;
+  configurationRequests = 0;
 
   private constructor(
     readonly connection: ProtocolConnection,
@@ -61,9 +62,11 @@ export class LspSession {
       this.logs.push(params.message);
       this.signal.notify();
     });
-    connection.onRequest('workspace/configuration', (params: { items: { section?: string }[] }) =>
-      params.items.map((item) => (item.section === 'ptscn' ? this.settings : null)),
-    );
+    connection.onRequest('workspace/configuration', (params: { items: { section?: string }[] }) => {
+      this.configurationRequests++;
+      this.signal.notify();
+      return params.items.map((item) => (item.section === 'ptscn' ? this.settings : null));
+    });
     connection.onRequest('workspace/codeLens/refresh', () => null);
     connection.listen();
   }
@@ -131,6 +134,10 @@ export class LspSession {
       },
     });
     await this.connection.sendNotification('initialized', {});
+    if (capabilities === undefined) {
+      // The server pulls its settings after `initialized`; later messages see them applied.
+      await this.signal.waitFor(() => (this.configurationRequests > 0 ? true : undefined), DEFAULT_TIMEOUT_MS, () => 'workspace/configuration');
+    }
   }
 
   async open(uri: string, text: string, version = 1): Promise<void> {
@@ -173,6 +180,15 @@ export class LspSession {
       () => this.statuses.find(predicate),
       timeoutMs,
       () => `a matching ptscn/serverStatus; got ${JSON.stringify(this.statuses.slice(-3))}`,
+    );
+  }
+
+  /** The first diagnostics for `uri` that satisfy `predicate`, published from now or before. */
+  waitForDiagnosticsMatching(uri: string, predicate: (d: PublishDiagnosticsParams) => boolean, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<PublishDiagnosticsParams> {
+    return this.signal.waitFor(
+      () => this.diagnostics.find((d) => d.uri === uri && predicate(d)),
+      timeoutMs,
+      () => `matching diagnostics for ${uri}; got ${JSON.stringify(this.diagnostics.filter((d) => d.uri === uri).slice(-2))}`,
     );
   }
 

@@ -2,6 +2,6 @@
 // `accounting`) is a new file exporting a CliCommand and one line here.
 
 import type { CliCommand } from './command';
-import { runCommand } from './run-command';
+import { createRunCommand } from './run-command';
 
-export const COMMANDS: readonly CliCommand[] = [runCommand];
+export const COMMANDS: readonly CliCommand[] = [createRunCommand()];

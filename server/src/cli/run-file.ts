@@ -3,7 +3,7 @@
 // Static problems are attributed to the scenario whose text holds them; a scenario with a static
 // error is not run (its structure or values are not trustworthy), the others run normally.
 
-import { isError, runScenario, type Finding, type Output, type RunOptions, type Span } from '../engine/index';
+import { isError, runScenario, type Finding, type Output, type RunOptions, type Scenario, type ScenarioRun, type Span } from '../engine/index';
 import { analyze } from '../language/index';
 
 export interface ScenarioReport {
@@ -34,8 +34,14 @@ export function hasErrors(report: FileReport): boolean {
   return report.problems.some(isError) || report.scenarios.some((s) => !s.ok);
 }
 
-/** Analyses `text` and runs each scenario that has no static error. `now` times the runs. */
-export function runFile(file: string, text: string, now: () => number, options: RunOptions = {}): FileReport {
+/** What the command line needs from a run: the engine's runScenario, or a stand-in in tests. */
+export type Runner = (scenario: Scenario, options: RunOptions) => Pick<ScenarioRun, 'findings' | 'outputs' | 'stats' | 'stopped'>;
+
+/**
+ * Analyses `text` and runs each scenario that has no static error with `run` (the engine by
+ * default). `now` times the runs.
+ */
+export function runFile(file: string, text: string, now: () => number, options: RunOptions = {}, run: Runner = runScenario): FileReport {
   const { program, problems } = analyze(text);
   const byScenario = program.scenarios.map((): Finding[] => []);
   const outside: Finding[] = [];
@@ -52,17 +58,17 @@ export function runFile(file: string, text: string, now: () => number, options: 
       return { ...base, ran: false, ok: false, findings: statics, outputs: [], stats: { steps: 0, schedules: 0, states: 0, ms: 0 } };
     }
     const started = now();
-    const run = runScenario(scenario, options);
+    const result = run(scenario, options);
     const ms = Math.round(now() - started);
-    const findings = [...statics, ...run.findings].sort((a, b) => a.span.start - b.span.start || a.span.end - b.span.end);
+    const findings = [...statics, ...result.findings].sort((a, b) => a.span.start - b.span.start || a.span.end - b.span.end);
     return {
       ...base,
       ran: true,
       ok: !findings.some(isError),
       findings,
-      outputs: [...run.outputs].sort((a, b) => a.span.start - b.span.start),
-      stats: { ...run.stats, ms },
-      ...(run.stopped && { stopped: run.stopped }),
+      outputs: [...result.outputs].sort((a, b) => a.span.start - b.span.start),
+      stats: { steps: result.stats.steps, schedules: result.stats.schedules, states: result.stats.states, ms },
+      ...(result.stopped && { stopped: result.stopped }),
     };
   });
   return { file, text, problems: outside, scenarios };

@@ -32,12 +32,32 @@ interface BoundName {
   kind: 'number' | 'process' | 'table' | 'page' | 'vmalloc';
 }
 
-/** Names bound in the scenario at `offset` before it, as the checker scopes them (spec §3). */
-export function namesInScope(program: Program | undefined, offset: number): BoundName[] {
-  if (!program) return [];
-  const here = scenarioAt(program, offset);
-  if (!here) return [];
+const BINDING_PATTERNS: readonly [RegExp, BoundName['kind']][] = [
+  [/^[ \t]*(?:let|mmap)[ \t]+([A-Za-z_]\w*)/gm, 'number'],
+  [/^[ \t]*vmalloc[ \t]+([A-Za-z_]\w*)/gm, 'vmalloc'],
+  [/^[ \t]*process[ \t]+([A-Za-z_]\w*)/gm, 'process'],
+  [/^[ \t]*fork[ \t]+\w+[ \t]+as[ \t]+([A-Za-z_]\w*)/gm, 'process'],
+  [/^[ \t]*pgtable_alloc[ \t]+\w+[ \t]+as[ \t]+([A-Za-z_]\w*)/gm, 'table'],
+  [/^[ \t]*alloc_pgtable_page[ \t]+([A-Za-z_]\w*)/gm, 'page'],
+];
+
+/**
+ * Names bound before `offset` in its scenario (spec §3). The tree gives them for well-formed
+ * statements; a scan of the text adds those on lines the parser rejected while being typed.
+ */
+export function namesInScope(program: Program | undefined, offset: number, text = ''): BoundName[] {
   const names = new Map<string, BoundName>();
+  const scenarioStart = Math.max(0, text.lastIndexOf('scenario', offset));
+  const before = text.slice(scenarioStart, offset);
+  for (const [pattern, kind] of BINDING_PATTERNS) {
+    for (const match of before.matchAll(pattern)) {
+      const name = match[1];
+      if (name) names.set(name, { name, kind });
+    }
+  }
+  if (!program) return [...names.values()];
+  const here = scenarioAt(program, offset);
+  if (!here) return [...names.values()];
   for (const { stmt, scenarioIndex } of allStatements(program)) {
     if (scenarioIndex !== here.index || stmt.span.start >= offset) continue;
     switch (stmt.kind) {
@@ -84,7 +104,7 @@ function expressionItems(names: BoundName[]): CompletionItem[] {
 export function complete(text: string, offset: number, program: Program | undefined): CompletionItem[] {
   const context = cursorContext(text, offset);
   if (context.isInert) return [];
-  const names = namesInScope(program, offset);
+  const names = namesInScope(program, offset, text);
   const [keyword, ...args] = context.words;
   if (!keyword) {
     return statementsFor(context.block).map((s) => ({

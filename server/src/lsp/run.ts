@@ -23,9 +23,13 @@ export function engineRunner(): RunScenarioFn | undefined {
   return typeof candidate === 'function' ? (candidate as RunScenarioFn) : undefined;
 }
 
-/** Resolves after pending I/O (new messages, cancellations) has been handled. */
-export function yieldToEventLoop(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
+/**
+ * Resolves after pending I/O (new messages, cancellations) has been handled. Two turns: the
+ * JSON-RPC connection dispatches each message it has read from a setImmediate of its own.
+ */
+export async function yieldToEventLoop(): Promise<void> {
+  await new Promise((resolve) => setImmediate(resolve));
+  await new Promise((resolve) => setImmediate(resolve));
 }
 
 export function budgetFrom(settings: ServerSettings): Budget {

@@ -178,6 +178,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
           }
           findings.push(...(timed.run?.findings ?? []));
         }
+        await yieldToEventLoop();
       }
       if (isStale()) return;
       publish(document, analysis, findings);

@@ -137,6 +137,37 @@ function inContChunk(addr: bigint, delta: bigint, start: bigint, end: bigint, co
   return ((chunk + delta) % contBytes) === 0n;
 }
 
+/**
+ * The first address where `leaf=auto` would put a block over an existing table (a table left by
+ * an earlier mapping that was unmapped). arm64's alloc_init_pmd/pud would overwrite the table
+ * entry with the block and BUG in pgattr_change_is_safe(); x86 and riscv reuse the table.
+ */
+export function findBlockOverTable(machine: Machine, space: AddressSpace, va: bigint, pa: bigint, size: bigint, policy: MapPolicy): bigint | undefined {
+  return probe(machine, space.root, va, va + size, pa - va, policy);
+}
+
+function probe(machine: Machine, table: TablePage, start: bigint, end: bigint, delta: bigint, policy: MapPolicy): bigint | undefined {
+  const profile = machine.profile;
+  const entryDepth = profile.entryDepth[table.depth] ?? table.depth;
+  if (entryDepth === 4) return undefined;
+  const shift = BigInt(profile.levels[table.depth]?.shift ?? 12);
+  const mask = BigInt((profile.levels[table.depth]?.ptrs ?? 1) - 1);
+  const size = 1n << shift;
+  for (let addr = start; addr < end; ) {
+    const i = Number((addr >> shift) & mask);
+    const entryBase = addr - (addr & (size - 1n));
+    const next = entryBase + size < end ? entryBase + size : end;
+    const child = table.children?.[i];
+    if (child) {
+      if (((addr | next | (addr + delta)) & (size - 1n)) === 0n && leafAllowed(machine, entryDepth, policy)) return addr;
+      const found = probe(machine, child, addr, next, delta, policy);
+      if (found !== undefined) return found;
+    }
+    addr = next;
+  }
+  return undefined;
+}
+
 // ---------------------------------------------------------------------------------------------
 // What is in a range
 

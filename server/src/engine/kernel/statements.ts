@@ -10,7 +10,7 @@ import type { Finding } from '../findings';
 import type { Machine } from '../model/machine';
 import type { CheckWxStmt, Expr, MapStmt, PtdumpStmt, Span, UnmapStmt, VfreeStmt, VmallocStmt } from '../program';
 import { hex16, sizeText } from '../u64';
-import { createMapping, findMapped, unmapRange } from './mapping';
+import { createMapping, findBlockOverTable, findMapped, unmapRange } from './mapping';
 import { checkWx, ptdumpText } from './ptdump';
 import { vfree, vmalloc } from './vmalloc';
 
@@ -87,11 +87,17 @@ export function execMap(ctx: ExecContext, stmt: MapStmt): Outcome {
   if (existing.leaves > 0) {
     return errno('EINVAL', `the range overlaps an existing mapping at ${hex16(existing.firstLeaf ?? va)}`);
   }
-  const stats = createMapping(machine, machine.kernel, va, pa, size, prot, {
-    maxLeaf: leaf === 'auto' ? (profile.autoLeaves[0] ?? 4) : maxLeaf,
-    cont: stmt.nocont === undefined,
-    kernel: true,
-  });
+  const policy = { maxLeaf: leaf === 'auto' ? (profile.autoLeaves[0] ?? 4) : maxLeaf, cont: stmt.nocont === undefined, kernel: true };
+  if (profile.family === 'arm64') {
+    const conflict = findBlockOverTable(machine, machine.kernel, va, pa, size, policy);
+    if (conflict !== undefined) {
+      return errno(
+        'EINVAL',
+        `a table page is still installed at ${hex16(conflict)} where a block would go; arm64's alloc_init_pmd/pud would overwrite it and BUG in pgattr_change_is_safe() (use leaf=pte, or vmalloc … huge, which frees stale tables)`,
+      );
+    }
+  }
+  const stats = createMapping(machine, machine.kernel, va, pa, size, prot, policy);
   if (regionAt(profile, va)?.id === 'linear') {
     machine.linearMaps.push({ va, pa, size });
     // Page-table and data pages now come from the RAM the linear map covers, so they have aliases.
