@@ -41,7 +41,7 @@ scenario "tables" {
 const sessions: LspSession[] = [];
 async function session(settings: unknown = { diagnostics: { debounce: 0 } }) {
   const engine = createFakeEngine();
-  const s = await LspSession.inMemory({ settings, server: { runScenario: (scenario, options) => engine.runScenario(scenario, options) } });
+  const s = await LspSession.inMemory({ settings, server: { runScenarioSteps: (scenario, options) => engine.runScenarioSteps(scenario, options) } });
   sessions.push(s);
   return { s, engine };
 }
@@ -120,7 +120,7 @@ describe('diagnostics', () => {
     const engine = createFakeEngine();
     const s = await LspSession.inMemory({
       settings: { diagnostics: { debounce: 0 }, run: { timeLimit: 100 } },
-      server: { now: () => clock++, runScenario: (scenario, options) => engine.runScenario(scenario, options) },
+      server: { now: () => clock++, runScenarioSteps: (scenario, options) => engine.runScenarioSteps(scenario, options) },
     });
     sessions.push(s);
     const text = 'scenario "slow" {\n  kernel {\n    check_wx\n  }\n}\n';

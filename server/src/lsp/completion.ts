@@ -5,12 +5,12 @@
 import { CompletionItemKind, InsertTextFormat, type CompletionItem } from 'vscode-languageserver';
 import type { Program } from '../engine/index';
 import { cursorContext } from './cursor-context';
-import { allStatements, scenarioAt } from './outline';
+import { boundNames } from './language';
 import {
   ACCOUNTING_MODES,
   ADVICES,
   ARCHES,
-  CODE_EXPLANATIONS,
+  DIAGNOSTIC_CODES,
   FEATURES,
   LEVELS,
   MMAP_FLAGS,
@@ -29,12 +29,12 @@ function words(list: readonly string[], kind: CompletionItemKind, detail: string
 
 interface BoundName {
   name: string;
-  kind: 'number' | 'process' | 'table' | 'page' | 'vmalloc';
+  kind: 'number' | 'process' | 'table' | 'page';
 }
 
 const BINDING_PATTERNS: readonly [RegExp, BoundName['kind']][] = [
   [/^[ \t]*(?:let|mmap)[ \t]+([A-Za-z_]\w*)/gm, 'number'],
-  [/^[ \t]*vmalloc[ \t]+([A-Za-z_]\w*)/gm, 'vmalloc'],
+  [/^[ \t]*vmalloc[ \t]+([A-Za-z_]\w*)/gm, 'number'],
   [/^[ \t]*process[ \t]+([A-Za-z_]\w*)/gm, 'process'],
   [/^[ \t]*fork[ \t]+\w+[ \t]+as[ \t]+([A-Za-z_]\w*)/gm, 'process'],
   [/^[ \t]*pgtable_alloc[ \t]+\w+[ \t]+as[ \t]+([A-Za-z_]\w*)/gm, 'table'],
@@ -56,33 +56,10 @@ export function namesInScope(program: Program | undefined, offset: number, text 
     }
   }
   if (!program) return [...names.values()];
-  const here = scenarioAt(program, offset);
-  if (!here) return [...names.values()];
-  for (const { stmt, scenarioIndex } of allStatements(program)) {
-    if (scenarioIndex !== here.index || stmt.span.start >= offset) continue;
-    switch (stmt.kind) {
-      case 'let':
-      case 'mmap':
-        names.set(stmt.name.text, { name: stmt.name.text, kind: 'number' });
-        break;
-      case 'vmalloc':
-        names.set(stmt.name.text, { name: stmt.name.text, kind: 'vmalloc' });
-        break;
-      case 'process':
-        names.set(stmt.name.text, { name: stmt.name.text, kind: 'process' });
-        break;
-      case 'fork':
-        names.set(stmt.child.text, { name: stmt.child.text, kind: 'process' });
-        break;
-      case 'pgtable_alloc':
-        names.set(stmt.name.text, { name: stmt.name.text, kind: 'table' });
-        break;
-      case 'alloc_pgtable_page':
-        names.set(stmt.name.text, { name: stmt.name.text, kind: 'page' });
-        break;
-      default:
-        break;
-    }
+  const kinds: Record<string, BoundName['kind'] | undefined> = { value: 'number', table: 'table', page: 'page', process: 'process' };
+  for (const symbol of boundNames(program, offset)) {
+    const kind = kinds[symbol.kind];
+    if (kind) names.set(symbol.name, { name: symbol.name, kind });
   }
   return [...names.values()];
 }
@@ -98,7 +75,7 @@ function queryItems(): CompletionItem[] {
 }
 
 function expressionItems(names: BoundName[]): CompletionItem[] {
-  return [...nameItems(names, ['number', 'vmalloc']), ...queryItems()];
+  return [...nameItems(names, ['number']), ...queryItems()];
 }
 
 export function complete(text: string, offset: number, program: Program | undefined): CompletionItem[] {
@@ -111,7 +88,7 @@ export function complete(text: string, offset: number, program: Program | undefi
       label: s.keyword,
       kind: CompletionItemKind.Keyword,
       detail: s.signature,
-      documentation: { kind: 'markdown', value: s.helper ? `${s.doc}\n\nModels \`${s.helper}\`.` : s.doc },
+      documentation: s.doc,
       insertTextFormat: InsertTextFormat.PlainText,
     }));
   }
@@ -120,7 +97,7 @@ export function complete(text: string, offset: number, program: Program | undefi
   if (previous === 'prot') return words(PROTECTIONS, CompletionItemKind.EnumMember, 'protection');
   switch (keyword) {
     case 'arch': {
-      if (args.length === 0) return ARCHES.map((a) => ({ label: a.name, kind: CompletionItemKind.EnumMember, detail: a.doc }));
+      if (args.length === 0) return words(ARCHES.map((a) => a.name), CompletionItemKind.EnumMember, 'architecture');
       const arch = ARCHES.find((a) => a.name === args[0]);
       const used = new Set(args.slice(1).map((a) => a.split('=')[0]));
       return words((arch?.options ?? []).filter((o) => !used.has(o.split('=')[0])), CompletionItemKind.Property, `${args[0]} option`);
@@ -134,7 +111,7 @@ export function complete(text: string, offset: number, program: Program | undefi
     case 'expect':
       if (args.length === 0) return [...queryItems(), ...words(['race', 'diagnostic'], CompletionItemKind.Keyword, 'expect')];
       if (previous === 'race') return words(RACES, CompletionItemKind.EnumMember, 'race kind');
-      if (previous === 'diagnostic') return words(Object.keys(CODE_EXPLANATIONS), CompletionItemKind.EnumMember, 'diagnostic code');
+      if (previous === 'diagnostic') return words(DIAGNOSTIC_CODES, CompletionItemKind.EnumMember, 'diagnostic code');
       return expressionItems(names);
     case 'madvise':
       return args.length >= 3 && args[args.length - 2] === 'size' ? words(ADVICES, CompletionItemKind.EnumMember, 'advice') : expressionItems(names);
@@ -154,7 +131,7 @@ export function complete(text: string, offset: number, program: Program | undefi
     case 'free_pgtable_page':
       return nameItems(names, ['page']);
     case 'vfree':
-      return nameItems(names, ['vmalloc']);
+      return nameItems(names, ['number']);
     case 'fork':
     case 'exit':
       return args.length === 0 || previous === 'as' ? (previous === 'as' ? [] : nameItems(names, ['process'])) : words(['as'], CompletionItemKind.Keyword, 'fork');

@@ -24,7 +24,7 @@ export function hasStaticErrors(analysis: Analysis, scenario: Scenario): boolean
 
 export class DocumentStore {
   private readonly analyses = new Map<string, Analysis>();
-  private readonly runs = new Map<string, { version: number; byScenario: Map<string, TimedRun> }>();
+  private readonly runs = new Map<string, { version: number; byScenario: Map<number, TimedRun> }>();
 
   /** The analysis of the document's current version, computed once per version. */
   analysis(document: TextDocument): Analysis {
@@ -41,20 +41,20 @@ export class DocumentStore {
     return this.analyses.get(uri);
   }
 
-  setRun(uri: string, version: number, scenarioIndex: number, hasHistory: boolean, run: TimedRun): void {
+  setRun(uri: string, version: number, scenarioIndex: number, run: TimedRun): void {
     let entry = this.runs.get(uri);
     if (!entry || entry.version !== version) {
       entry = { version, byScenario: new Map() };
       this.runs.set(uri, entry);
     }
-    entry.byScenario.set(`${scenarioIndex}:${hasHistory}`, run);
+    entry.byScenario.set(scenarioIndex, run);
   }
 
-  /** A finished run of that version; with `hasHistory`, only one that kept step records. */
-  getRun(uri: string, version: number, scenarioIndex: number, hasHistory: boolean): TimedRun | undefined {
+  /** A finished (not cancelled) run of that version of the document. */
+  getRun(uri: string, version: number, scenarioIndex: number): TimedRun | undefined {
     const entry = this.runs.get(uri);
     if (!entry || entry.version !== version) return undefined;
-    return entry.byScenario.get(`${scenarioIndex}:true`) ?? (hasHistory ? undefined : entry.byScenario.get(`${scenarioIndex}:false`));
+    return entry.byScenario.get(scenarioIndex);
   }
 
   delete(uri: string): void {

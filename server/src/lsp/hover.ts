@@ -3,10 +3,10 @@
 
 import type { Hover, MarkupContent } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import type { Expr, Finding, Name, Program, Scenario, Span, Stmt } from '../engine/index';
-import type { StepSummary } from '../protocol/result';
+import { helperDoc, hex16, levelIndices, type AddressInfo, type ArchProfile, type Expr, type Finding, type Name, type Program, type Scenario, type ScenarioRun, type Span, type StepInfo, type Stmt } from '../engine/index';
 import { contains, toRange } from './diagnostics';
 import { allStatements, scenarioAt, statementAt } from './outline';
+import { profileOf } from './run';
 import { CODE_EXPLANATIONS, QUERIES, statementInfo } from './vocabulary';
 
 export interface HoverInput {
@@ -15,8 +15,8 @@ export interface HoverInput {
   offset: number;
   /** Static and run findings published for this version. */
   findings: Finding[];
-  /** Step records of the scenario at the offset, when a run with history exists. */
-  steps: StepSummary[] | undefined;
+  /** The finished run of the scenario at the offset, when there is one for this version. */
+  run: ScenarioRun | undefined;
 }
 
 type Node = { kind: 'expr'; expr: Expr } | { kind: 'name'; name: Name };
@@ -54,16 +54,6 @@ function nodeAt(stmt: Stmt, offset: number): Node | undefined {
   return best;
 }
 
-/** The base page size of a scenario in bytes: the arm64 granule, else 4K (spec §1 `p`). */
-function pageSize(scenario: Scenario | undefined): bigint {
-  const arch = scenario?.body.find((s) => s.kind === 'arch');
-  if (arch?.kind === 'arch' && arch.arch.text === 'arm64') {
-    const granule = arch.options.find((o) => o.key.text === 'granule')?.value.text.toLowerCase();
-    if (granule === '16k') return 16384n;
-    if (granule === '64k') return 65536n;
-  }
-  return 4096n;
-}
 
 const UNIT_BYTES: Record<string, bigint> = { K: 1n << 10n, M: 1n << 20n, G: 1n << 30n, T: 1n << 40n };
 const U64_MAX = (1n << 64n) - 1n;
@@ -72,21 +62,21 @@ const U64_MAX = (1n << 64n) - 1n;
  * The value of an expression made of numbers and `let` names bound to such expressions, or
  * undefined when it needs the run (addresses chosen by mmap/vmalloc, queries).
  */
-function evaluate(expr: Expr, scenario: Scenario | undefined, lets: Map<string, Expr>, depth = 0): bigint | undefined {
+function evaluate(expr: Expr, pageSize: bigint, lets: Map<string, Expr>, depth = 0): bigint | undefined {
   if (depth > 32) return undefined;
   switch (expr.kind) {
     case 'number': {
-      const scale = expr.unit === 'p' ? pageSize(scenario) : expr.unit ? (UNIT_BYTES[expr.unit] ?? 1n) : 1n;
+      const scale = expr.unit === 'p' ? pageSize : expr.unit ? (UNIT_BYTES[expr.unit] ?? 1n) : 1n;
       const value = expr.digits * scale;
       return value <= U64_MAX ? value : undefined;
     }
     case 'name': {
       const bound = lets.get(expr.name.text);
-      return bound ? evaluate(bound, scenario, lets, depth + 1) : undefined;
+      return bound ? evaluate(bound, pageSize, lets, depth + 1) : undefined;
     }
     case 'binary': {
-      const left = evaluate(expr.left, scenario, lets, depth + 1);
-      const right = evaluate(expr.right, scenario, lets, depth + 1);
+      const left = evaluate(expr.left, pageSize, lets, depth + 1);
+      const right = evaluate(expr.right, pageSize, lets, depth + 1);
       if (left === undefined || right === undefined) return undefined;
       const value = expr.op === '+' ? left + right : expr.op === '-' ? left - right : left * right;
       return value >= 0n && value <= U64_MAX ? value : undefined;
@@ -96,9 +86,22 @@ function evaluate(expr: Expr, scenario: Scenario | undefined, lets: Map<string, 
   }
 }
 
-function hex(value: bigint): string {
-  const digits = value.toString(16).padStart(4, '0');
-  return `0x${digits.replace(/\B(?=([0-9a-f]{4})+$)/g, '_')}`;
+/** The per-level split and, after a run, what the address resolves to (engine inspect.ts). */
+function addressLines(va: bigint, profile: ArchProfile, described: AddressInfo | undefined): string[] {
+  const indices = (described?.indices ?? levelIndices(profile, va).map((index, d) => ({ level: profile.levels[d]?.name ?? '', index, folded: profile.levels[d]?.folded ?? false })))
+    .map((i) => (i.folded ? `${i.level} (folded)` : `${i.level} ${i.index}`))
+    .join(' · ');
+  const lines = [`Indices on ${profile.label}: ${indices}`];
+  if (!described) return lines;
+  if (described.region) lines.push(`Region: ${described.region}`);
+  const entry = described.entry;
+  if (entry) {
+    const prot = entry.prot ? ` ${entry.prot.read ? 'r' : '-'}${entry.prot.write ? 'w' : '-'}${entry.prot.kexec || entry.prot.uexec ? 'x' : '-'}` : '';
+    lines.push(`Resolves to a ${described.leaf} ${entry.kind} at ${entry.level}[${entry.index}] of table #${entry.tableId}: \`${entry.value}\`${prot}`);
+    if (entry.bits.length > 0) lines.push(`Bits: ${entry.bits.map((b) => `${b.name} (${b.value})`).join(', ')}`);
+  }
+  if (described.reason) lines.push(described.reason);
+  return lines;
 }
 
 /** Where and how a name is bound in the scenario at `offset`, before it. */
@@ -117,13 +120,13 @@ function binding(program: Program, scenarioIndex: number, name: string, offset: 
   return found;
 }
 
-function stepLines(step: StepSummary): string[] {
-  const lines = [`**Ran** in \`${step.space}\`: ${step.summary}`];
+function stepLines(step: StepInfo): string[] {
+  const lines = [`**Ran** in \`${step.space}\`: ${step.summary}${step.result ? ` → \`${step.result}\`` : ''}`];
   const changes = [
-    step.tablesAllocated ? `${step.tablesAllocated} table(s) allocated` : '',
-    step.tablesFreed ? `${step.tablesFreed} freed` : '',
+    step.tablesAllocated.length ? `${step.tablesAllocated.length} table(s) allocated` : '',
+    step.tablesFreed.length ? `${step.tablesFreed.length} freed` : '',
     step.entriesWritten ? `${step.entriesWritten} entr${step.entriesWritten === 1 ? 'y' : 'ies'} written` : '',
-    step.levels.length ? `levels ${step.levels.join(', ')}` : '',
+    step.levelsTouched.length ? `levels ${step.levelsTouched.join(', ')}` : '',
   ].filter(Boolean);
   if (changes.length) lines.push(changes.join(' · '));
   return lines;
@@ -142,19 +145,18 @@ export function hover(input: HoverInput): Hover | null {
 
   const placed = statementAt(program, offset);
   const here = scenarioAt(program, offset);
+  const run = input.run;
+  const profile = run?.state.profile ?? profileOf(here?.scenario);
   if (placed && contains(placed.stmt.keyword.span, offset)) {
-    const info = statementInfo(placed.stmt.keyword.text) ?? statementInfo(placed.stmt.kind);
-    if (info) {
-      const lines = [`\`${info.signature}\``, info.doc];
-      if (info.helper) lines.push(`Models \`${info.helper}\`.`);
-      const steps = (input.steps ?? []).filter((s) => {
-        const start = document.offsetAt(s.range.start);
-        return start >= placed.stmt.span.start && start < placed.stmt.span.end;
-      });
-      for (const step of steps) lines.push(...stepLines(step));
-      sections.unshift(lines.join('\n\n'));
-      range = placed.stmt.keyword.span;
-    }
+    const info = statementInfo(placed.stmt.keyword.text);
+    const helper = profile ? helperDoc(profile, placed.stmt.kind) : undefined;
+    const lines = [`\`${info?.signature ?? placed.stmt.keyword.text}\``];
+    if (info?.doc) lines.push(info.doc);
+    if (helper) lines.push(`Models \`${helper.name}\`: ${helper.doc}`);
+    const steps = (run?.state.steps() ?? []).filter((step) => step.span.start >= placed.stmt.span.start && step.span.start < placed.stmt.span.end);
+    for (const step of steps.slice(0, 5)) lines.push(...stepLines(step));
+    sections.unshift(lines.join('\n\n'));
+    range = placed.stmt.keyword.span;
   } else if (placed) {
     const node = nodeAt(placed.stmt, offset);
     const lets = new Map<string, Expr>();
@@ -167,14 +169,22 @@ export function hover(input: HoverInput): Hover | null {
       if (query) sections.unshift(`\`${query.signature}\`: ${query.doc}`);
       range = node.expr.span;
     } else if (node?.kind === 'expr' && node.expr.kind !== 'symbol') {
-      const value = evaluate(node.expr, here?.scenario, lets);
+      const value = profile ? evaluate(node.expr, profile.pageSize, lets) : undefined;
       const lines: string[] = [];
       if (node.expr.kind === 'name' && here) {
         const bound = binding(program, here.index, node.expr.name.text, offset);
         if (bound) lines.push(`\`${node.expr.name.text}\`: bound by \`${bound.kind}\` on line ${document.positionAt(bound.stmt.span.start).line + 1}`);
       }
-      if (value !== undefined) lines.push(`= \`${hex(value)}\` (${value.toString(10)})`);
-      else if (node.expr.kind === 'name') lines.push('Its value is chosen when the scenario runs.');
+      if (value !== undefined && profile) {
+        lines.push(`= \`${hex16(value)}\` (${value.toString(10)})`);
+        const space = placed.block === 'process' ? placed.space : 'kernel';
+        const step = run ? run.state.stepAtOffset(placed.stmt.span.end) : -1;
+        const described = run && step >= 0 ? run.state.describeAddress(value, step, space) : undefined;
+        lines.push(...addressLines(value, profile, described));
+      } else if (node.expr.kind === 'name') {
+        // FIXME(#8): show the address mmap/vmalloc chose once RunState exposes name bindings.
+        lines.push('Its value is chosen when the scenario runs.');
+      }
       if (lines.length) sections.unshift(lines.join('\n\n'));
       range = node.expr.span;
     } else if (node?.kind === 'name' && here) {

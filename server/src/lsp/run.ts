@@ -1,27 +1,23 @@
-// Running scenarios for the server: budgets and time limit from the settings, cancellation
-// through the engine's `shouldStop`, and the conversion of a run into the protocol's RunResult.
+// Running scenarios for the server: budgets and time limit from the settings, cancellation, and
+// the conversion of a run into the protocol's RunResult.
 //
-// The engine's runScenario is synchronous; the host keeps the server responsive by running one
-// scenario per event-loop turn (`yieldToEventLoop`) and by polling staleness in `shouldStop`.
+// The engine runs a scenario as a generator that yields after every statement
+// (runScenarioSteps). The host drives it and, every few milliseconds, yields to the event loop
+// so new edits and `$/cancelRequest` are read; a stale run is stopped through `shouldStop`.
 
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import * as engine from '../engine/index';
-import type { Budget, Finding, RunOptions, Scenario, ScenarioRun } from '../engine/index';
+import { headerOptions, resolveProfile, runScenarioSteps, type ArchProfile, type Budget, type Finding, type RunOptions, type Scenario, type ScenarioRun } from '../engine/index';
 import type { ServerSettings } from '../protocol/lsp-ext';
 import type { ExplorerResult, RunResult, StepSummary } from '../protocol/result';
 import { sortFindings, toRange, toRunDiagnostic } from './diagnostics';
 
-/** The engine's entry point; tests inject their own. */
-export type RunScenarioFn = (scenario: Scenario, options: RunOptions) => ScenarioRun;
+/** The engine's stepwise entry point; tests inject their own. */
+export type RunStepsFn = (scenario: Scenario, options: RunOptions) => Generator<void, ScenarioRun, void>;
 
-/**
- * The engine's entry point, when the engine has one. FIXME(#8): read `engine.runScenario`
- * directly once engine/index.ts exports it; until then scenarios only get static diagnostics.
- */
-export function engineRunner(): RunScenarioFn | undefined {
-  const candidate = (engine as unknown as { runScenario?: unknown }).runScenario;
-  return typeof candidate === 'function' ? (candidate as RunScenarioFn) : undefined;
-}
+export const engineRunSteps: RunStepsFn = runScenarioSteps;
+
+/** Milliseconds of engine work between two yields to the event loop. */
+const SLICE_MS = 8;
 
 /**
  * Resolves after pending I/O (new messages, cancellations) has been handled. Two turns: the
@@ -42,79 +38,100 @@ export function budgetFrom(settings: ServerSettings): Budget {
   };
 }
 
-/** A run and its wall-clock time; `run` is undefined when the engine cannot run yet. */
 export interface TimedRun {
+  /** Undefined when the run was cancelled before it produced anything. */
   run: ScenarioRun | undefined;
   ms: number;
-  /** True when the run was stopped by the caller (stale or cancelled), not by a budget. */
+  /** True when the caller stopped the run (stale or cancelled), not a budget. */
   isCancelled: boolean;
 }
 
 /**
- * Runs one scenario. `isStale` is polled by the engine between steps; the time limit of the
- * settings becomes a `resource-limit` finding on the scenario head, like the engine's budgets.
+ * Runs one scenario, yielding to the event loop every SLICE_MS. `isStale` is polled between
+ * slices and by the engine between steps; the time limit of the settings becomes a
+ * `resource-limit` finding on the scenario head, like the engine's own budgets.
  */
-export function runOne(
-  runner: RunScenarioFn | undefined,
-  scenario: Scenario,
-  settings: ServerSettings,
-  isStale: () => boolean,
-  now: () => number,
-  history: boolean,
-): TimedRun {
-  if (!runner) return { run: undefined, ms: 0, isCancelled: false };
+export async function runOne(runSteps: RunStepsFn, scenario: Scenario, settings: ServerSettings, isStale: () => boolean, now: () => number): Promise<TimedRun> {
   const started = now();
   const deadline = started + settings.run.timeLimit;
   let isTimedOut = false;
   let isCancelled = false;
   const shouldStop = (): boolean => {
-    if (isStale()) {
-      isCancelled = true;
-      return true;
-    }
-    if (now() > deadline) {
-      isTimedOut = true;
-      return true;
-    }
-    return false;
+    if (isStale()) isCancelled = true;
+    else if (now() > deadline) isTimedOut = true;
+    return isCancelled || isTimedOut;
   };
-  const run = runner(scenario, { budget: budgetFrom(settings), history, shouldStop });
+  const steps = runSteps(scenario, { budget: budgetFrom(settings), history: true, shouldStop });
+  let run: ScenarioRun | undefined;
+  let sliceStart = now();
+  for (;;) {
+    const next = steps.next();
+    if (next.done) {
+      run = next.value;
+      break;
+    }
+    if (now() - sliceStart >= SLICE_MS) {
+      await yieldToEventLoop();
+      sliceStart = now();
+    }
+  }
   const ms = now() - started;
-  if (isTimedOut && !isCancelled) {
+  if (isCancelled) return { run, ms, isCancelled: true };
+  if (isTimedOut) {
     const limit: Finding = {
       code: 'resource-limit',
       severity: 'error',
       span: scenario.headSpan,
-      message: `the run took longer than ${settings.run.timeLimit} ms (ptscn.run.timeLimit) and was stopped after ${run.stats.steps} steps`,
+      message: `the run took longer than ${settings.run.timeLimit} ms (ptscn.run.timeLimit) and stopped after ${run.stats.steps} steps`,
     };
-    return { run: { ...run, findings: [...run.findings, limit], ok: false, stopped: 'budget' }, ms, isCancelled: false };
+    const findings = run.findings.filter((f) => f.code !== 'resource-limit' || f.span !== scenario.headSpan);
+    return { run: { ...run, findings: [...findings, limit], ok: false, stopped: 'budget' }, ms, isCancelled: false };
   }
-  return { run, ms, isCancelled };
+  return { run, ms, isCancelled: false };
 }
 
-/** The architecture a scenario's header names, as a short label. */
+/** The architecture profile a scenario's header selects; undefined when the header is broken. */
+export function profileOf(scenario: Scenario | undefined): ArchProfile | undefined {
+  if (!scenario) return undefined;
+  try {
+    return resolveProfile(headerOptions(scenario).arch);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A short architecture label for the status item: `arm64 4K 48-bit`. */
 export function archLabel(scenario: Scenario | undefined): string {
-  const arch = scenario?.body.find((s): s is engine.ArchStmt => s.kind === 'arch');
-  if (!arch) return 'x86_64';
-  const options = arch.options.map((o) => `${o.key.text}=${o.value.text}`);
-  return [arch.arch.text, ...options].join(' ');
+  const arch = scenario?.body.find((s) => s.kind === 'arch');
+  if (!arch || arch.kind !== 'arch') return 'x86_64';
+  return [arch.arch.text, ...arch.options.map((o) => `${o.key.text}=${o.value.text}`)].join(' ');
 }
 
-/**
- * The steps of a run. FIXME(#8): map the engine's per-statement records (span, space, helper,
- * summary, tables allocated/freed, entries written, levels, counters) once ScenarioRun has
- * `steps`; until then a run reports none.
- */
-function stepsOf(_document: TextDocument, _run: ScenarioRun): StepSummary[] {
-  return [];
+function stepsOf(document: TextDocument, run: ScenarioRun): StepSummary[] {
+  return run.state.steps().map((step) => ({
+    index: step.index,
+    range: toRange(document, step.span),
+    space: step.space,
+    helper: step.helper,
+    summary: step.summary,
+    result: step.result,
+    tablesAllocated: step.tablesAllocated.length,
+    tablesFreed: step.tablesFreed.length,
+    entriesWritten: step.entriesWritten,
+    levels: step.levelsTouched,
+    counters: { tlb_flushes: step.counters.tlbFlushes, barriers: step.counters.barriers, direct_map_splits: step.counters.directMapSplits },
+  }));
 }
 
-/**
- * The explorer results of a run. FIXME(#8): fill from the engine's explorer record once
- * ScenarioRun exposes one; race findings already carry the schedule as related information.
- */
-function explorerOf(_document: TextDocument, _run: ScenarioRun): ExplorerResult[] {
-  return [];
+function explorerOf(document: TextDocument, run: ScenarioRun): ExplorerResult[] {
+  return run.state.explorations.map((e) => ({
+    range: toRange(document, e.span),
+    schedules: e.schedules,
+    states: e.states,
+    races: e.races,
+    complete: e.complete,
+    summary: e.summary,
+  }));
 }
 
 /** The protocol's view of a scenario: its static findings, and the run when there was one. */
@@ -124,6 +141,7 @@ export function toRunResult(
   scenario: Scenario,
   staticFindings: Finding[],
   timed: TimedRun | undefined,
+  withPtdump = false,
 ): RunResult {
   const run = timed?.run;
   const findings = sortFindings([...staticFindings, ...(run?.findings ?? [])]);
@@ -136,19 +154,21 @@ export function toRunResult(
       : run?.stopped === 'budget'
         ? 'budget'
         : 'completed';
-  return {
+  const result: RunResult = {
     uri: document.uri,
     version: document.version,
     scenarioIndex,
     title: scenario.title,
     range: toRange(document, scenario.headSpan),
-    arch: archLabel(scenario),
+    arch: run?.state.profile.label ?? profileOf(scenario)?.label ?? archLabel(scenario),
     ok: status !== 'cancelled' && !diagnostics.some((d) => d.severity === 'error'),
     status,
     diagnostics,
     outputs: (run?.outputs ?? []).map((o) => ({ range: toRange(document, o.span), kind: o.kind, text: o.text })),
     stats: { steps: run?.stats.steps ?? 0, schedules: run?.stats.schedules ?? 0, states: run?.stats.states ?? 0, ms: Math.round(timed?.ms ?? 0) },
-    steps: run ? stepsOf(document, run) : [],
-    explorer: run ? explorerOf(document, run) : [],
+    steps: run && !timed?.isCancelled ? stepsOf(document, run) : [],
+    explorer: run && !timed?.isCancelled ? explorerOf(document, run) : [],
   };
+  if (withPtdump && run && !timed?.isCancelled) result.ptdump = run.state.ptdumpAt(run.state.stepCount - 1);
+  return result;
 }

@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import {
   CodeActionKind,
   ErrorCodes,
+  LSPErrorCodes,
   ResponseError,
   TextDocuments,
   TextDocumentSyncKind,
@@ -31,7 +32,6 @@ import {
   type LensKind,
   type ServerSettings,
 } from '../protocol/lsp-ext';
-import type { InspectorTreeResult } from '../protocol/result';
 import { codeActions } from './code-actions';
 import { codeLenses, hasConcurrent } from './code-lens';
 import { complete } from './completion';
@@ -39,8 +39,9 @@ import { sortFindings, toDiagnostic, toRange } from './diagnostics';
 import { DocumentStore, hasStaticErrors, scenarioProblems, type Analysis } from './documents';
 import { hover } from './hover';
 import { formatText, parseOnly, symbolAt } from './language';
+import { inspectorTree } from './inspector';
 import { documentSymbols, foldingRanges, scenarioAt } from './outline';
-import { archLabel, engineRunner, runOne, toRunResult, yieldToEventLoop, type RunScenarioFn, type TimedRun } from './run';
+import { archLabel, engineRunSteps, runOne, toRunResult, yieldToEventLoop, type RunStepsFn, type TimedRun } from './run';
 import { signatureHelp } from './signature-help';
 
 const SETTINGS_SECTION = 'ptscn';
@@ -57,12 +58,12 @@ type ResultOf<T> = T extends { readonly _: [unknown, infer R, ...unknown[]] | un
 /** Options for tests: a clock to control time limits, an engine stand-in. */
 export interface ServerOptions {
   now?: () => number;
-  runScenario?: RunScenarioFn;
+  runScenarioSteps?: RunStepsFn;
 }
 
 export function startServer(connection: Connection, options: ServerOptions = {}): void {
   const now = options.now ?? (() => performance.now());
-  const runner = options.runScenario ?? engineRunner();
+  const runSteps = options.runScenarioSteps ?? engineRunSteps;
   const documents = new TextDocuments(TextDocument);
   const store = new DocumentStore();
   let settings: ServerSettings = DEFAULT_SERVER_SETTINGS;
@@ -165,16 +166,16 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     try {
       const analysis = store.analysis(document);
       const findings = [...analysis.problems];
-      if (settings.diagnostics.runOnType && runner) {
+      if (settings.diagnostics.runOnType) {
         for (const [index, scenario] of analysis.program.scenarios.entries()) {
           if (hasStaticErrors(analysis, scenario)) continue;
           await yieldToEventLoop();
           if (isStale()) return;
-          let timed = store.getRun(uri, version, index, false);
+          let timed = store.getRun(uri, version, index);
           if (!timed) {
-            timed = runOne(runner, scenario, settings, isStale, now, false);
+            timed = await runOne(runSteps, scenario, settings, isStale, now);
             if (timed.isCancelled || isStale()) return;
-            store.setRun(uri, version, index, false, timed);
+            store.setRun(uri, version, index, timed);
           }
           findings.push(...(timed.run?.findings ?? []));
         }
@@ -298,9 +299,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       withDocument(params.textDocument.uri, null, (document, analysis) => {
         const offset = document.offsetAt(params.position);
         const here = scenarioAt(analysis.program, offset);
-        const timed = here ? store.getRun(document.uri, document.version, here.index, true) : undefined;
-        const steps = here && timed ? toRunResult(document, here.index, here.scenario, [], timed).steps : undefined;
-        return hover({ document, program: analysis.program, offset, findings: currentFindings(document, analysis), steps });
+        const run = here ? store.getRun(document.uri, document.version, here.index)?.run : undefined;
+        return hover({ document, program: analysis.program, offset, findings: currentFindings(document, analysis), run });
       }),
     ),
   );
@@ -325,7 +325,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
 
   const symbolFor = (uri: string, position: { line: number; character: number }) =>
     withDocument(uri, undefined, (document, analysis) => {
-      const symbol = symbolAt(document.getText(), analysis.program, document.offsetAt(position));
+      const symbol = symbolAt(analysis.program, document.offsetAt(position));
       return symbol ? { document, symbol } : undefined;
     });
 
@@ -415,12 +415,12 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       setBusy(+1);
       try {
         await yieldToEventLoop();
-        let timed: TimedRun | undefined = open ? store.getRun(params.uri, version, params.scenarioIndex, true) : undefined;
+        let timed: TimedRun | undefined = open ? store.getRun(params.uri, version, params.scenarioIndex) : undefined;
         if (!timed) {
-          timed = isStale() ? { run: undefined, ms: 0, isCancelled: true } : runOne(runner, scenario, settings, isStale, now, true);
-          if (open && !timed.isCancelled && timed.run) store.setRun(params.uri, version, params.scenarioIndex, true, timed);
+          timed = isStale() ? { run: undefined, ms: 0, isCancelled: true } : await runOne(runSteps, scenario, settings, isStale, now);
+          if (open && !timed.isCancelled && timed.run) store.setRun(params.uri, version, params.scenarioIndex, timed);
         }
-        return toRunResult(document, params.scenarioIndex, scenario, staticFindings, timed);
+        return toRunResult(document, params.scenarioIndex, scenario, staticFindings, timed, params.ptdump === true);
       } finally {
         setBusy(-1);
       }
@@ -453,23 +453,22 @@ export function startServer(connection: Connection, options: ServerOptions = {})
 
   connection.onRequest(
     InspectorTreeRequest.method,
-    guard('inspectorTree', (params: ParamsOf<typeof InspectorTreeRequest.type>): ResultOf<typeof InspectorTreeRequest.type> => {
-      // FIXME(#8): answer from the engine's state inspector (tables at a step, descriptor
-      // decode, index split) once engine/index.ts exports it; until then one note row.
-      const rows: InspectorTreeResult['rows'] = [
-        {
-          id: 'note:no-state',
-          depth: 0,
-          kind: 'note',
-          level: '',
-          label: 'Table state is not available from this engine build yet.',
-          detail: `${params.space} at step ${params.step}`,
-          hasChildren: false,
-          isExpanded: false,
-          isChanged: false,
-        },
-      ];
-      return { rows: rows.slice(params.offset, params.offset + params.count), total: rows.length, spaces: [] };
+    guard('inspectorTree', async (params: ParamsOf<typeof InspectorTreeRequest.type>, token): Promise<ResultOf<typeof InspectorTreeRequest.type> | ResponseError<void>> => {
+      const document = documents.get(params.uri);
+      if (!document || document.version !== params.version) {
+        return new ResponseError(LSPErrorCodes.ContentModified, `${params.uri} is not open at version ${params.version}`);
+      }
+      const analysis = store.analysis(document);
+      const scenario = analysis.program.scenarios[params.scenarioIndex];
+      if (!scenario) return new ResponseError(ErrorCodes.InvalidParams, `the document has no scenario ${params.scenarioIndex}`);
+      let timed = store.getRun(params.uri, params.version, params.scenarioIndex);
+      if (!timed && !hasStaticErrors(analysis, scenario)) {
+        const isStale = (): boolean => token.isCancellationRequested || documents.get(params.uri)?.version !== params.version;
+        timed = await runOne(runSteps, scenario, settings, isStale, now);
+        if (!timed.isCancelled) store.setRun(params.uri, params.version, params.scenarioIndex, timed);
+      }
+      if (!timed?.run || timed.isCancelled) return { rows: [], total: 0, spaces: [] };
+      return inspectorTree(timed.run.state, params);
     }),
   );
 

@@ -24,7 +24,7 @@ export function signatureHelp(text: string, offset: number): SignatureHelp | nul
     signatures: [
       {
         label: info.signature,
-        documentation: info.helper ? `${info.doc} Models ${info.helper}.` : info.doc,
+        documentation: info.doc,
         parameters: parameterOffsets(info.signature).map((label) => ({ label })),
       },
     ],

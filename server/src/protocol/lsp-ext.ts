@@ -36,6 +36,8 @@ export interface RunScenarioParams {
   scenarioIndex: number;
   /** The text to run when the document is not open in the client (Test Explorer on disk files). */
   text?: string;
+  /** Also return the kernel ptdump of the final state (`RunResult.ptdump`). */
+  ptdump?: boolean;
 }
 
 /**

@@ -68,6 +68,8 @@ export interface StepSummary {
   helper: string;
   /** One line saying what happened. */
   summary: string;
+  /** The statement's outcome as written after `=>` (`ok`, `EINVAL`, `segv`, …). */
+  result: string;
   tablesAllocated: number;
   tablesFreed: number;
   entriesWritten: number;
@@ -77,21 +79,19 @@ export interface StepSummary {
   counters: Record<string, number>;
 }
 
-/** One step of an interleaving found by the race explorer. */
-export interface ScheduleStep {
-  thread: string;
-  range: Range;
-}
-
-/** What the race explorer found for one `concurrent` block (spec §9). */
+/**
+ * What the race explorer found for one `concurrent` block (spec §9). The shortest schedule to
+ * each race is the related information of its `race` diagnostic.
+ */
 export interface ExplorerResult {
   range: Range;
   schedules: number;
   states: number;
   /** Race kinds reached, e.g. `use_after_free`; empty when none is reachable. */
   races: string[];
-  /** The shortest schedule to the first race, when there is one. */
-  schedule: ScheduleStep[];
+  /** False when a budget or cancellation cut the exploration short. */
+  complete: boolean;
+  summary: string;
 }
 
 /** The whole result of running one scenario: the answer to `ptscn/runScenario`. */
@@ -103,7 +103,7 @@ export interface RunResult {
   title: string;
   /** The `scenario "title"` head. */
   range: Range;
-  /** The architecture the scenario runs on, as written in its header or the default. */
+  /** The architecture the scenario runs on, e.g. `arm64, 4K granule, 48-bit VA, 4 levels`. */
   arch: string;
   /** False when any diagnostic has error severity. */
   ok: boolean;
@@ -114,6 +114,8 @@ export interface RunResult {
   stats: RunStats;
   steps: StepSummary[];
   explorer: ExplorerResult[];
+  /** The kernel ptdump of the state after the last step, when the request asked for it. */
+  ptdump?: string;
 }
 
 /** A row of the inspector's table tree. */
