@@ -7,6 +7,7 @@ import type { InspectorTreeParams, InspectorTreeResult, Range, RunResult } from 
 import { isViewToHost, type HostToView, PROTOCOL_VERSION } from '../../server/src/protocol/webview';
 import { ViewType } from './ids';
 import type { Log } from './log';
+import { stepAt } from './run-result';
 import { buildWebviewHtml, createNonce } from './webview-html';
 
 export type InspectorFocus = 'steps' | 'tables' | 'explorer';
@@ -14,17 +15,6 @@ export type InspectorFocus = 'steps' | 'tables' | 'explorer';
 /** How the panel reaches the server; supplied by extension.ts. */
 export interface InspectorHost {
   fetchRows(params: InspectorTreeParams): Promise<InspectorTreeResult>;
-}
-
-/** The index of the last step whose range contains `position`, or -1. */
-export function stepAt(result: RunResult, position: { line: number; character: number }): number {
-  const before = (a: { line: number; character: number }, b: { line: number; character: number }): boolean =>
-    a.line < b.line || (a.line === b.line && a.character <= b.character);
-  let found = -1;
-  for (const step of result.steps) {
-    if (before(step.range.start, position) && before(position, step.range.end)) found = step.index;
-  }
-  return found;
 }
 
 export class InspectorPanel implements vscode.Disposable {

@@ -2,27 +2,9 @@
 // driven by `ptscn/serverStatus` (style.md B4.4).
 
 import * as vscode from 'vscode';
-import type { DocumentStatus, ServerStatusParams } from '../../server/src/protocol/lsp-ext';
+import type { ServerStatusParams } from '../../server/src/protocol/lsp-ext';
 import { Command, LANGUAGE_ID } from './ids';
-
-/** The status item's text for a server state and the active document's status, if any. */
-export function describeStatus(
-  status: ServerStatusParams | undefined,
-  document: DocumentStatus | undefined,
-): { text: string; detail: string; severity: 'information' | 'warning' | 'error'; busy: boolean } {
-  if (!status) return { text: 'PTScn', detail: 'starting', severity: 'information', busy: true };
-  const counts = document
-    ? [
-        document.errors ? `${document.errors} error${document.errors === 1 ? '' : 's'}` : '',
-        document.warnings ? `${document.warnings} warning${document.warnings === 1 ? '' : 's'}` : '',
-      ].filter(Boolean)
-    : [];
-  const findings = counts.length > 0 ? counts.join(', ') : document ? 'no problems' : '';
-  const text = document ? `${document.arch}${findings ? ` · ${findings}` : ''}` : 'PTScn';
-  const detail = status.message ?? (status.busy ? 'analysing…' : document ? `${document.scenarios} scenario(s)` : 'idle');
-  const severity = status.health === 'error' ? 'error' : status.health === 'warning' || (document?.errors ?? 0) > 0 ? 'warning' : 'information';
-  return { text, detail, severity, busy: status.busy };
-}
+import { describeStatus } from './status-text';
 
 export class StatusItem implements vscode.Disposable {
   private readonly item: vscode.LanguageStatusItem;

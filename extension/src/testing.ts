@@ -6,8 +6,9 @@
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { DocumentScenariosRequest, RunScenarioRequest, type ScenarioInfo } from '../../server/src/protocol/lsp-ext';
-import type { Range, RunResult } from '../../server/src/protocol/result';
+import type { Range } from '../../server/src/protocol/result';
 import { LANGUAGE_ID, TEST_CONTROLLER_ID } from './ids';
+import { failureMessages } from './run-result';
 import type { Log } from './log';
 
 const PTSCN_GLOB = '**/*.ptscn';
@@ -15,16 +16,6 @@ const EXCLUDE_GLOB = '**/node_modules/**';
 
 function toRange(range: Range): vscode.Range {
   return new vscode.Range(range.start.line, range.start.character, range.end.line, range.end.character);
-}
-
-/** The messages a failed run reports: one per error diagnostic, failed expectations first. */
-export function failureMessages(result: RunResult): { message: string; range: Range; code: string }[] {
-  const errors = result.diagnostics.filter((d) => d.severity === 'error');
-  const rank = (code: string): number => (code === 'expectation-failed' ? 0 : 1);
-  return errors
-    .slice()
-    .sort((a, b) => rank(a.code) - rank(b.code) || a.range.start.line - b.range.start.line)
-    .map((d) => ({ message: `${d.code}: ${d.message}`, range: d.range, code: d.code }));
 }
 
 export class ScenarioTests implements vscode.Disposable {

@@ -190,6 +190,12 @@ describe('ptscn run (in process)', () => {
     ]);
   });
 
+  it('ignores a byte-order mark when counting columns', () => {
+    const text = '\ufeffscenario "t" { let a = zz }\n';
+    const { out } = runInProcess(['run', 'a.ptscn'], { 'a.ptscn': text }, fakeRunner());
+    assert.match(out, /^a\.ptscn:1:24: error \[unknown-name\]/);
+  });
+
   it('maps offsets to positions on LF, CRLF and CR lines', () => {
     const lines = new LineIndex('ab\ncd\r\nef\rgh');
     assert.deepEqual([0, 2, 3, 5, 6, 7, 10, 11, 99].map((o) => lines.position(o)), [

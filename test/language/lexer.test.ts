@@ -129,3 +129,14 @@ describe('lexer', () => {
     assert.equal(lex('a\ufeff')[1]?.kind, 'invalid');
   });
 });
+
+describe('lexer limits', () => {
+  it('keeps leading zeros out of the digit budget', () => {
+    assert.equal(only(`0x${'0'.repeat(5000)}1`).value, 1n);
+  });
+
+  it('gives a literal of more than 1000 significant digits the value 2^64', () => {
+    assert.equal(only('9'.repeat(1001)).value, 1n << 64n);
+    assert.equal(only('9'.repeat(1000)).value, 10n ** 1000n - 1n);
+  });
+});

@@ -279,6 +279,13 @@ describe('parser: syntax errors', () => {
     assert.match(problem?.message ?? '', /expected `size` after the address in `map`/);
   });
 
+  it('spells control characters as code points in messages', () => {
+    const [problem] = parse(wrap('kernel', 'map \u0001\u0002 size 4K')).problems;
+    assert.ok(problem);
+    assert.doesNotMatch(problem.message, /[\u0000-\u001f]/);
+    assert.match(problem.message, /U\+0001U\+0002/);
+  });
+
   it('reports a missing argument at the end of the line with an empty span', () => {
     const text = wrap('kernel', 'map 0x1000 size 4K phys 0');
     const [problem] = parse(text).problems;

@@ -81,13 +81,14 @@ export class LspSession {
     const session = new LspSession(
       client,
       async () => {
+        await client.sendRequest('shutdown');
         serverConnection.dispose();
         toServer.end();
         toClient.end();
       },
       options.settings,
     );
-    await session.initialize(options.capabilities);
+    await session.initialize(options.capabilities, null);
     return session;
   }
 
@@ -123,9 +124,13 @@ export class LspSession {
     return this.initializeResult.capabilities;
   }
 
-  private async initialize(capabilities?: ClientCapabilities): Promise<void> {
+  /**
+   * `processId` is null in memory: vscode-languageserver/node starts an interval watching that
+   * process, which would keep the test process alive.
+   */
+  private async initialize(capabilities?: ClientCapabilities, processId: number | null = process.pid): Promise<void> {
     this.initializeResult = await this.connection.sendRequest<InitializeResult>('initialize', {
-      processId: process.pid,
+      processId,
       rootUri: null,
       capabilities: capabilities ?? {
         workspace: { configuration: true, codeLens: { refreshSupport: true } },

@@ -112,7 +112,9 @@ function summary(scenario: ScenarioReport): string {
   const { steps, schedules, states, ms } = scenario.stats;
   const verdict = scenario.ok ? 'ok' : 'FAILED';
   const stopped = scenario.stopped ? `, stopped: ${scenario.stopped}` : '';
-  return `scenario ${title}: ${verdict} (${plural(errors, 'error')}, ${plural(warnings, 'warning')}; ${plural(steps, 'step')}, ${plural(schedules, 'schedule')}, ${plural(states, 'state')}, ${ms} ms${stopped})`;
+  const counts = `${plural(errors, 'error')}, ${plural(warnings, 'warning')}`;
+  const work = `${plural(steps, 'step')}, ${plural(schedules, 'schedule')}, ${plural(states, 'state')}, ${ms} ms`;
+  return `scenario ${title}: ${verdict} (${counts}; ${work}${stopped})`;
 }
 
 function oneLine(message: string): string {

@@ -37,7 +37,8 @@ export function createRunCommand(run?: Runner): CliCommand {
       let unreadable = false;
       for (const file of operands) {
         try {
-          texts.push(io.readFile(file));
+          // Editors drop a byte-order mark from the text, so columns on line 1 must too.
+          texts.push(io.readFile(file).replace(/^\uFEFF/, ''));
         } catch (error) {
           io.err(`ptscn: cannot read '${file}': ${describeReadError(error)}\n`);
           unreadable = true;

@@ -7,7 +7,8 @@
 
 import { decodeBits } from './arch/codec';
 import { levelIndices, type ArchProfile, type Depth } from './arch/profile';
-import type { Exploration } from './exec/modules';
+import type { Exploration, ExploredTable } from './exec/modules';
+import { tablesAtStep } from './explore/index';
 import { ptdumpText } from './kernel/ptdump';
 import type { AddressSpace, Counters, Machine } from './model/machine';
 import type { LedgerEventKind, TablePage } from './model/table';
@@ -282,6 +283,15 @@ export class RunState {
       if (t.kind === 'nonpresent') info.reason = entry.kind === 'marker' ? 'a guard marker: any access faults with SIGSEGV' : 'a non-present entry (swap or marker)';
       return info;
     });
+  }
+
+  /**
+   * The tables counterexample `cx` of exploration `exploration` touches, after its step `step`
+   * (0 = as the block began, n = after the n-th step of the schedule).
+   */
+  counterexampleTables(exploration: number, cx: number, step: number): ExploredTable[] {
+    const found = this.explorations[exploration]?.counterexamples?.[cx];
+    return found ? tablesAtStep(found, step) : [];
   }
 
   /** The architecture's ptdump of init_mm after `step`. */

@@ -94,6 +94,7 @@ export function* runScenarioSteps(scenario: Scenario, options: RunOptions = {}):
   configurePgtablePages(machine);
   const ctx = new ExecContext(machine);
   ctx.processQueries = processModule.queries;
+  ctx.shouldStop = options.shouldStop;
   const runner = new Runner(ctx, options.shouldStop);
   let stopped: ScenarioRun['stopped'];
   try {
@@ -192,6 +193,7 @@ class Runner {
             this.explorations.push(exploration);
             this.schedules += exploration.schedules;
             this.states += exploration.states;
+            this.explorerSteps += exploration.transitions ?? 0;
             return ok(exploration.summary);
           });
           yield;
@@ -306,7 +308,8 @@ class Runner {
     const why = outcome.kind === 'errno' || outcome.kind === 'segv' ? `: ${outcome.message}` : '';
     switch (expected.kind) {
       case 'ok':
-        return outcome.kind === 'ok' ? undefined : `expected ok, but the statement returned ${actual}${why}`;
+        // A read that returned a value succeeded: `read ADDR => ok` holds (spec §12's example).
+        return outcome.kind === 'ok' || outcome.kind === 'value' ? undefined : `expected ok, but the statement returned ${actual}${why}`;
       case 'segv':
         return outcome.kind === 'segv' ? undefined : `expected segv, but the statement returned ${actual}${why}`;
       case 'errno':

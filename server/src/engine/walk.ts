@@ -4,7 +4,7 @@
 // Consumers are ops tables (walk-ops/*.ts and the statement modules) with only the callbacks
 // they need; per-walk data lives in `walk.state`.
 
-import type { Depth } from './arch/profile';
+import type { ArchProfile, Depth } from './arch/profile';
 import type { AddressSpace, Machine } from './model/machine';
 import type { TablePage } from './model/table';
 
@@ -138,13 +138,35 @@ function wantsBelow<S>(ops: WalkOps<S>, depth: Depth): boolean {
   return false;
 }
 
+/** The BigInt constants of each level, computed once per profile (walks run per statement). */
+interface LevelConstants {
+  shift: bigint;
+  mask: bigint;
+  size: bigint;
+  offsetMask: bigint;
+}
+
+const levelConstants = new WeakMap<ArchProfile, LevelConstants[]>();
+
+function constantsOf(profile: ArchProfile): LevelConstants[] {
+  let constants = levelConstants.get(profile);
+  if (!constants) {
+    constants = profile.levels.map((geometry) => {
+      const shift = BigInt(geometry.shift);
+      return { shift, mask: BigInt(geometry.ptrs - 1), size: 1n << shift, offsetMask: (1n << shift) - 1n };
+    });
+    levelConstants.set(profile, constants);
+  }
+  return constants;
+}
+
 function walkTable<S>(walk: Walk<S>, table: TablePage, start: bigint, end: bigint): number {
   const machine = walk.machine;
   const profile = machine.profile;
   const depth = table.depth;
-  const geometry = profile.levels[depth];
-  const shift = BigInt(geometry?.shift ?? 0);
-  const mask = BigInt((geometry?.ptrs ?? 1) - 1);
+  const constants = constantsOf(profile)[depth] as LevelConstants;
+  const shift = constants.shift;
+  const mask = constants.mask;
   const ops = walk.ops;
 
   if (depth === 4) {
@@ -164,14 +186,15 @@ function walkTable<S>(walk: Walk<S>, table: TablePage, start: bigint, end: bigin
   }
 
   const entryDepth = profile.entryDepth[depth] ?? depth;
-  const size = 1n << shift;
+  const size = constants.size;
+  const offsetMask = constants.offsetMask;
   const lowerWanted = entryDepth < 4 && wantsBelow(ops, (entryDepth + 1) as Depth);
   const codec = profile.codec;
 
   for (let addr = start; addr < end; ) {
     const i = Number((addr >> shift) & mask);
-    const entryBase = addr - (addr & (size - 1n));
-    const next = entryBase + size < end ? entryBase + size : end;
+    const entryEnd = addr - (addr & offsetMask) + size;
+    const next = entryEnd < end ? entryEnd : end;
     let again = 0;
     entry: for (;;) {
       if (++again > 8) return -EINVAL;

@@ -101,6 +101,10 @@ class ScenarioChecker {
     if (word && !isProtection(word.text)) this.bad(word.span, MSG.badProt(word.text));
   }
 
+  /**
+   * Checks one statement where it stands. Expressions are checked once each (numbers, folding,
+   * query shapes); then the statement's own words are checked against their closed sets.
+   */
   private statement(stmt: Stmt, context: StmtContext): void {
     this.result(stmt);
     if (stmt.kind === 'expect') this.expect(stmt, context);
@@ -108,6 +112,7 @@ class ScenarioChecker {
       if (stmt.kind !== 'expect' || (expr !== stmt.left && expr !== stmt.right)) this.numeric(expr, context);
     }
     switch (stmt.kind) {
+      // Headers and their closed sets (spec §2).
       case 'arch':
         this.header(stmt.keyword);
         this.arch(stmt);
@@ -123,6 +128,8 @@ class ScenarioChecker {
         this.header(stmt.keyword);
         this.oneOf(stmt.mode, 'accounting mode', ACCOUNTING_MODES);
         break;
+      // A bare query word in an expression is always the query (see parser.ts), so a name
+      // spelled like one would be bound but never readable.
       case 'let':
       case 'mmap':
       case 'vmalloc':
@@ -130,6 +137,7 @@ class ScenarioChecker {
         if (stmt.kind === 'mmap') this.prot(stmt.prot);
         if (stmt.kind === 'vmalloc') this.prot(stmt.prot);
         break;
+      // Constant kernel addresses and sizes must be page multiples (spec §4, §10 `bad-value`).
       case 'map':
         this.prot(stmt.prot);
         this.oneOf(stmt.leaf, 'leaf size', LEAF_CHOICES);
@@ -167,6 +175,7 @@ class ScenarioChecker {
       case 'pmd_free_pte_page':
         this.oneOf(stmt.variant, 'variant', VARIANTS);
         break;
+      // Races are only reachable from a `concurrent` block before the expectation (spec §9).
       case 'concurrent':
         this.seenConcurrent = true;
         break;
@@ -185,11 +194,13 @@ class ScenarioChecker {
     }
   }
 
+  /** A scenario has one architecture, one THP mode and one accounting mode. */
   private header(keyword: Word): void {
     if (this.seenHeaders.has(keyword.text)) this.bad(keyword.span, MSG.duplicateHeader(keyword.text));
     this.seenHeaders.add(keyword.text);
   }
 
+  /** The architecture and its options (spec §2); x86_pae and arm_lpae take none. */
   private arch(stmt: Extract<Stmt, { kind: 'arch' }>): void {
     const options = ARCHES.get(stmt.arch.text);
     if (!options) {
@@ -234,6 +245,10 @@ class ScenarioChecker {
     }
   }
 
+  /**
+   * `expect` (spec §7): numeric comparisons take any operator; a symbolic query compares only for
+   * equality, against a word from its own set.
+   */
   private expect(stmt: ExpectStmt, context: StmtContext): void {
     const { left, right } = stmt;
     const symbolic = isSymbolicQuery(left) ? left : isSymbolicQuery(right) ? right : undefined;
@@ -256,6 +271,7 @@ class ScenarioChecker {
     }
   }
 
+  /** The words each symbolic query can yield (spec §7). */
   private symbolValue(query: QueryExpr, value: string, span: Span): void {
     if (query.query === 'leaf' && !(LEAF_KINDS as readonly string[]).includes(value)) this.bad(span, MSG.unknownValue('leaf kind', value, LEAF_KINDS));
     if (query.query === 'prot' && !isProtection(value)) this.bad(span, MSG.badProt(value));
@@ -300,6 +316,7 @@ class ScenarioChecker {
     }
   }
 
+  /** A number with its unit applied; digits and the product must both fit in 64 bits (spec §1). */
   private literal(expr: Extract<Expr, { kind: 'number' }>, report: boolean): bigint | undefined {
     if (expr.digits > U64_MAX) {
       if (report) this.bad(expr.span, MSG.overflow(`the number ${this.slice(expr.span)}`));

@@ -278,6 +278,22 @@ function lexNumber(text: string, start: number, end: number): Token {
     }
     token.unit = unit;
   }
-  token.value = BigInt(isHex ? `0x${digits}` : digits);
+  token.value = digitsValue(digits, isHex);
   return token;
+}
+
+/** Significant digits beyond which a literal is certainly above 2^64 - 1 and is not converted. */
+const MAX_EXACT_DIGITS = 1000;
+
+/**
+ * The exact value of a digit string. BigInt conversion is superlinear in the length, so a
+ * literal with more than MAX_EXACT_DIGITS significant digits (far beyond 64 bits, and rejected
+ * by the checker anyway) is given the value 2^64 instead of its own.
+ */
+function digitsValue(digits: string, isHex: boolean): bigint {
+  let first = 0;
+  while (first < digits.length - 1 && digits[first] === '0') first++;
+  if (digits.length - first > MAX_EXACT_DIGITS) return 1n << 64n;
+  const significant = digits.slice(first);
+  return BigInt(isHex ? `0x${significant}` : significant);
 }

@@ -377,7 +377,8 @@ class Parser {
         // The statement itself is sound, so it stays in the tree (its bindings with it); only
         // the rest of the line is skipped.
         const token = this.peek();
-        this.report(this.blame(token), MSG.unexpectedAfter(describeFound(token.kind, token.text), stmt.keyword.text, stmt.result ? [';'] : [...this.extras, ';', '=>']));
+        const allowed = stmt.result ? [';'] : [...this.extras, ';', '=>'];
+        this.report(this.blame(token), MSG.unexpectedAfter(describeFound(token.kind, token.text), stmt.keyword.text, allowed));
         this.sync();
       }
       return stmt;
@@ -411,6 +412,13 @@ class Parser {
   // ---------------------------------------------------------------------------------------------
   // Statements
 
+  /**
+   * Every statement parser is entered with the keyword consumed and returns with the cursor on
+   * the first token after the statement's own words (`=>` and the statement end are handled by
+   * the caller). Required arguments come in the spec's order, so a missing one can be named.
+   * Headers (§2), `let`/`expect` (§3, §7), blocks and top-level statements are handled here;
+   * the per-block tables below take the rest.
+   */
   private parseKeywordStatement(keyword: Word, context: BlockContext): Stmt | undefined {
     const k = keyword.text;
     const setMemoryOp = SET_MEMORY_OPS.get(k);
@@ -468,10 +476,16 @@ class Parser {
         return { kind: 'exit', keyword, process, span: this.stmtSpan(keyword) };
       }
       default:
-        return this.parseKernelStatement(keyword) ?? this.parseTableStatement(keyword) ?? this.parseProcessStatement(keyword) ?? this.parseThreadStatement(keyword, context);
+        return (
+          this.parseKernelStatement(keyword) ??
+          this.parseTableStatement(keyword) ??
+          this.parseProcessStatement(keyword) ??
+          this.parseThreadStatement(keyword, context)
+        );
     }
   }
 
+  /** `arch NAME [KEY=VALUE]…` (spec §2); which keys and values are valid is the checker's call. */
   private parseArch(keyword: Word): Stmt {
     const arch = this.expectWord('an architecture (`x86_64`, `arm64`, `riscv64`, `x86_pae` or `arm_lpae`)', 'after `arch`');
     const options: ArchOption[] = [];
@@ -491,6 +505,11 @@ class Parser {
     return this.word(this.next());
   }
 
+  /**
+   * `expect EXPR OP EXPR` (spec §7), `expect race KIND` and `expect diagnostic CODE` (§6, §9).
+   * Against a symbolic query (`leaf`, `prot`, `guard`) the other side is a bare word, kept as a
+   * SymbolExpr so that `pmd` is never looked up as a name.
+   */
   private parseExpect(keyword: Word): Stmt {
     const first = this.peek();
     const second = this.peek(1);
@@ -536,6 +555,7 @@ class Parser {
     return { text: this.text.slice(first.start, end), span: { start: first.start, end } };
   }
 
+  /** `=> ok | segv | value EXPR | ERRNO` (spec §6); an unknown word is left to the checker. */
   private parseResult(): ResultSpec {
     this.next();
     const token = this.peek();
@@ -555,6 +575,7 @@ class Parser {
     }
   }
 
+  /** Kernel statements (spec §4): `map`, `vmalloc`, `set_memory_*`, `ptdump` and the rest. */
   private parseKernelStatement(keyword: Word): Stmt | undefined {
     const k = keyword.text;
     switch (k) {
@@ -649,6 +670,7 @@ class Parser {
     }
   }
 
+  /** Table-page statements (spec §8), valid in kernel, process and thread blocks. */
   private parseTableStatement(keyword: Word): Stmt | undefined {
     const k = keyword.text;
     switch (k) {
@@ -687,10 +709,12 @@ class Parser {
     }
   }
 
+  /** Process statements (spec §5): the system calls and accesses of one mm. */
   private parseProcessStatement(keyword: Word): Stmt | undefined {
     const k = keyword.text;
     switch (k) {
       case 'mmap': {
+        // `at` is optional and comes before `size`, as MAP_FIXED's address does in the spec.
         const name = this.bindingName('a name', 'after `mmap`');
         let at: Expr | undefined;
         if (this.isWord(this.peek(), 'at')) {
@@ -787,6 +811,7 @@ class Parser {
     }
   }
 
+  /** Thread-only statements (spec §9): locks, static keys, walks, table frees, loads and rmw. */
   private parseThreadStatement(keyword: Word, context: BlockContext): Stmt | undefined {
     const k = keyword.text;
     switch (k) {
@@ -876,6 +901,7 @@ class Parser {
     }
   }
 
+  /** `if KEY { … } [else { … }]`: a static-branch test inside a thread (spec §9). */
   private parseIf(keyword: Word, context: BlockContext): IfStmt {
     const key = this.expectName('a static key name', 'after `if`');
     const open = this.openBrace(`after \`if ${key.text}\``);
@@ -894,6 +920,7 @@ class Parser {
     return stmt;
   }
 
+  /** `concurrent { thread NAME { … } … }`: only thread blocks stand directly inside (spec §9). */
   private parseConcurrent(keyword: Word): Stmt {
     const open = this.openBrace('after `concurrent`');
     const threads: ThreadBlock[] = [];
@@ -906,8 +933,9 @@ class Parser {
           this.next();
           return { kind: 'concurrent', keyword, threads, closeSpan: spanOf(token), span: this.stmtSpan(keyword) };
         }
+        if (token.kind === 'eof') this.report(spanOf(open), MSG.unclosed('the `{` of the `concurrent` block'));
+        else if (this.atScenarioHead()) this.report(this.blame(token), MSG.missingClose('the `concurrent` block'));
         if (token.kind === 'eof' || this.atScenarioHead()) {
-          this.report(token.kind === 'eof' ? spanOf(open) : this.blame(token), token.kind === 'eof' ? MSG.unclosed('the `{` of the `concurrent` block') : MSG.missingClose('the `concurrent` block'));
           return { kind: 'concurrent', keyword, threads, closeSpan: { start: token.start, end: token.start }, span: this.stmtSpan(keyword) };
         }
         if (!this.isWord(token, 'thread')) {
@@ -923,6 +951,7 @@ class Parser {
     }
   }
 
+  /** `thread NAME { … }`; parsed anywhere, accepted only inside `concurrent`. */
   private parseThread(keyword: Word): ThreadBlock {
     const name = this.expectName('a thread name', 'after `thread`');
     const open = this.openBrace(`after \`thread ${name.text}\``);
@@ -1034,6 +1063,8 @@ class Parser {
       case 'word': {
         this.next();
         const name: Name = this.word(token);
+        // Address queries need their `(`; alone, `value` or `leaf` is an ordinary name, so
+        // `let value = 1` stays usable. The other query words are queries even when bare.
         if (QUERY_NAMES.has(token.text)) {
           const query = token.text as QueryName;
           const isAddressQuery = query === 'leaf' || query === 'prot' || query === 'guard' || query === 'value';

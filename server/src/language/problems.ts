@@ -19,10 +19,14 @@ export function unknownName(span: Span, message: string, candidates: string[]): 
   return { code: 'unknown-name', severity: 'error', span, message, fix };
 }
 
-/** Quotes source text for a message, shortening long slices. */
+/**
+ * Quotes source text for a message, shortening long slices and spelling control characters as
+ * code points, so a message is always one printable line.
+ */
 export function quote(text: string): string {
   const shown = text.length > 40 ? `${text.slice(0, 40)}…` : text;
-  return `\`${shown}\``;
+  const printable = shown.replace(/[\u0000-\u001f\u007f]/g, (c) => `U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
+  return `\`${printable}\``;
 }
 
 /** Lists choices as `a`, `b` or `c`. */
@@ -90,7 +94,8 @@ export const MSG = {
   badVa: (granule: string, value: string, choices: readonly string[]): string =>
     `arm64 with the ${granule} granule does not support va=${value}: expected ${oneOf(choices)}`,
   duplicateHeader: (keyword: string): string => `a second \`${keyword}\` header; a scenario has one`,
-  badProt: (value: string): string => `${quote(value)} is not a protection: write \`r\`, \`w\`, \`x\` in that order (\`r\`, \`rw\`, \`rx\`, \`rwx\`) or \`none\``,
+  badProt: (value: string): string =>
+    `${quote(value)} is not a protection: write \`r\`, \`w\`, \`x\` in that order (\`r\`, \`rw\`, \`rx\`, \`rwx\`) or \`none\``,
   overflow: (what: string): string => `${what} does not fit in 64 bits (the largest value is 0xffff_ffff_ffff_ffff)`,
   underflow: (): string => 'this subtraction is negative; values are unsigned 64-bit',
   notPageMultiple: (what: string, pageSize: string): string => `${what} is not a multiple of the page size (${pageSize})`,

@@ -105,10 +105,14 @@ export const GRANULE_PAGE_SIZE: ReadonlyMap<string, bigint> = new Map([
   ['64k', 65536n],
 ]);
 
+/** `feature` names (spec §2). */
 export const FEATURES = ['bbml2', 'pti', 'no_block_mappings', 'no_cont_mappings', 'pte_mapped_cache', 'write_protect_pgtables'] as const;
+/** `thp` modes (spec §2). */
 export const THP_MODES = ['always', 'madvise', 'never'] as const;
+/** `accounting` modes (spec §2). */
 export const ACCOUNTING_MODES = ['series', 'legacy'] as const;
 
+/** `madvise` advices (spec §5). */
 export const ADVICES = [
   'guard_install',
   'guard_remove',
@@ -127,16 +131,27 @@ export const ADVICES = [
   'populate_write',
 ] as const;
 
+/** Table levels, as Linux names them (spec §7, §8). */
 export const LEVELS = ['pgd', 'p4d', 'pud', 'pmd', 'pte'] as const;
+/** `map … leaf=` choices (spec §4). */
 export const LEAF_CHOICES = ['auto', 'pte', 'pmd', 'pud'] as const;
+/** What `leaf(ADDR)` can be (spec §7). */
 export const LEAF_KINDS = ['none', 'pte', 'cont_pte', 'pmd', 'cont_pmd', 'pud'] as const;
+/** What `guard(ADDR)` can be (spec §7). */
 export const BOOLEANS = ['true', 'false'] as const;
+/** Errno names a result may expect (spec §6). */
 export const ERRNOS = ['EINVAL', 'ENOMEM', 'EFAULT', 'EPERM'] as const;
+/** `expect race` kinds (spec §9). */
 export const RACE_KINDS = ['none', 'use_after_free', 'lost_update', 'deadlock'] as const;
+/** Table-freeing variants (spec §9). */
 export const VARIANTS = ['unpatched', 'static_key', 'trylock'] as const;
+/** Optional `mmap` flags (spec §5). */
 export const MMAP_FLAGS = ['shared', 'file', 'populate', 'locked', 'wipeonfork'] as const;
+/** rw-semaphore modes of `lock`/`unlock` (spec §9). */
 export const LOCK_MODES = ['read', 'write'] as const;
+/** `set_memory_valid` states (spec §4). */
 export const VALID_STATES = ['on', 'off'] as const;
+/** Locks that exist without being declared: init_mm's mmap lock (spec §9). */
 export const PREDEFINED_LOCKS = ['init_mm'] as const;
 
 /**
@@ -177,6 +192,7 @@ export const COUNTER_QUERIES: ReadonlySet<QueryName> = new Set<QueryName>([
   'direct_map_splits',
 ]);
 
+/** Every query of spec §7. */
 export const QUERY_NAMES: ReadonlySet<string> = new Set<QueryName>([
   'vmas',
   'tables',

@@ -3,7 +3,7 @@
 
 import type { Hover, MarkupContent } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { helperDoc, hex16, levelIndices, type AddressInfo, type ArchProfile, type Expr, type Finding, type Name, type Program, type Scenario, type ScenarioRun, type Span, type StepInfo, type Stmt } from '../engine/index';
+import { helperDoc, hex16, levelIndices, type AddressInfo, type ArchProfile, type Expr, type Finding, type Name, type Program, type ScenarioRun, type Span, type StepInfo, type Stmt } from '../engine/index';
 import { contains, toRange } from './diagnostics';
 import { allStatements, scenarioAt, statementAt } from './outline';
 import { profileOf } from './run';
@@ -140,7 +140,8 @@ export function hover(input: HoverInput): Hover | null {
   const findings = input.findings.filter((f) => contains(f.span, offset));
   for (const finding of findings) {
     const explanation = CODE_EXPLANATIONS[finding.code];
-    sections.push(`**${finding.code}**${finding.expected ? ' (expected)' : ''}: ${finding.message}${explanation ? `\n\n${explanation}` : ''}`);
+    // The editor shows the diagnostic's message itself; the hover adds what the code means.
+    sections.push(`**${finding.code}**${finding.expected ? ' (expected)' : ''}: ${explanation ?? finding.message}`);
   }
 
   const placed = statementAt(program, offset);

@@ -78,10 +78,13 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   const runGenerations = new Map<string, number>();
   const published = new Map<string, { version: number; findings: Finding[]; status: DocumentStatus }>();
   let busy = 0;
+  /** After `shutdown` nothing is analysed or sent any more. */
+  let isShutDown = false;
   let health: 'ok' | 'warning' | 'error' = 'ok';
   let healthMessage: string | undefined;
 
   const sendStatus = (): void => {
+    if (isShutDown) return;
     void connection
       .sendNotification(ServerStatusNotification.method, {
         health,
@@ -181,7 +184,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
         }
         await yieldToEventLoop();
       }
-      if (isStale()) return;
+      if (isStale() || isShutDown) return;
       publish(document, analysis, findings);
     } catch (error) {
       reportBug('analysis', error);
@@ -191,6 +194,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   };
 
   const schedule = (uri: string, delay: number): void => {
+    if (isShutDown) return;
     const previous = timers.get(uri);
     if (previous) clearTimeout(previous);
     // A pending edit makes any analysis in flight stale at once, not only after the debounce.
@@ -471,6 +475,14 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       return inspectorTree(timed.run.state, params);
     }),
   );
+
+  connection.onShutdown(() => {
+    isShutDown = true;
+    for (const timer of timers.values()) clearTimeout(timer);
+    timers.clear();
+    for (const uri of generations.keys()) generations.set(uri, (generations.get(uri) ?? 0) + 1);
+    for (const uri of runGenerations.keys()) runGenerations.set(uri, (runGenerations.get(uri) ?? 0) + 1);
+  });
 
   documents.listen(connection);
   connection.listen();

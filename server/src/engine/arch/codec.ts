@@ -150,9 +150,10 @@ const A = {
   TABLE_UXN: 60,
 } as const;
 
-// Swap entries (arch/arm64/include/asm/pgtable.h): type at bit 3 (5 bits), offset from bit 8.
-// A PTE marker is swp_entry(SWP_PTE_MARKER = 31, PTE_MARKER_GUARD = BIT(2)).
-const ARM64_GUARD = (31n << 3n) | (4n << 8n);
+// Swap entries (arch/arm64/include/asm/pgtable.h since 6.9): __SWP_TYPE_SHIFT 6 (5 bits),
+// __SWP_OFFSET_SHIFT 12; bit 11 (PTE_PRESENT_INVALID) stays clear. A PTE marker is
+// swp_entry(SWP_PTE_MARKER = 31, PTE_MARKER_GUARD = BIT(2)).
+const ARM64_GUARD = (31n << 6n) | (4n << 12n);
 
 export const arm64Codec: DescriptorCodec = {
   family: 'arm64',

@@ -44,6 +44,8 @@ export class ExecContext {
   /** `kernel`, `process` or `top`: where queries may omit their space. */
   block: 'kernel' | 'process' | 'top' | 'thread' = 'top';
   processQueries: ProcessQueries | undefined;
+  /** The host's cancellation poll, for statements that run long loops (the race explorer). */
+  shouldStop: (() => boolean) | undefined;
 
   constructor(readonly machine: Machine) {
     this.space = machine.kernel;

@@ -35,6 +35,54 @@ export interface Exploration {
   /** Whether the exploration was cut short by a budget or cancellation. */
   complete: boolean;
   summary: string;
+  /** Thread steps the explorer executed (added to the run's step count). */
+  transitions?: number;
+  /** The threads, in block order. */
+  threads?: string[];
+  /** For each race found, its shortest schedule with the tables at every step (the inspector). */
+  counterexamples?: Counterexample[];
+}
+
+/** One kernel table as the explorer saw it: only entries that are not none. */
+export interface ExploredTable {
+  /** The table's ledger id (RunState.table). */
+  id: number;
+  level: string;
+  /** Virtual address of its first entry. */
+  va: string;
+  pa: string;
+  freed: boolean;
+  entries: { index: number; value: string }[];
+}
+
+/** One step of a counterexample schedule. */
+export interface CounterexampleStep {
+  /** 1-based position in the schedule. */
+  index: number;
+  thread: string;
+  /** The statement the thread was executing. */
+  span: Span;
+  /** What it did, in the kernel's words. */
+  action: string;
+  /** Entries it wrote (table id, index, value before and after). */
+  changes: { table: number; index: number; before: string; after: string }[];
+  /** Ledger ids of the tables it freed. */
+  freed: number[];
+  /** Ledger ids of the tables it read, wrote or freed. */
+  touched: number[];
+}
+
+/** The shortest schedule to one race. */
+export interface Counterexample {
+  kind: string;
+  message: string;
+  /** The statement where the violation happens. */
+  span: Span;
+  /** False when the search budget ran out before a shorter schedule could be ruled out. */
+  shortest: boolean;
+  /** The tables the schedule touches, as they were when the block began. */
+  tables: ExploredTable[];
+  steps: CounterexampleStep[];
 }
 
 export interface ExploreModule {

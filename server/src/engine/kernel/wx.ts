@@ -19,6 +19,20 @@ const RULES = {
   riscv: '_PAGE_WRITE and _PAGE_EXEC both set (the rule of riscv note_prot_wx)',
 } as const;
 
+/**
+ * Per family: [writable lo mask, hi mask, writable when set?, executable lo mask, hi mask,
+ * executable when set?] — the same rule as isWxLeaf, as bit tests for the hot loop.
+ */
+const WX_TESTS: Record<'arm64' | 'arm' | 'x86' | 'riscv', [number, number, boolean, number, number, boolean]> = {
+  // arm64: writable when PTE_RDONLY (bit 7) is clear, executable when PTE_PXN (bit 53) is clear.
+  arm64: [0x80, 0, false, 0, 1 << (53 - 32), false],
+  arm: [0x80, 0, false, 0, 1 << (53 - 32), false],
+  // x86: _PAGE_RW (bit 1) set, _PAGE_NX (bit 63) clear.
+  x86: [0x2, 0, true, 0, 0x80000000, false],
+  // riscv: _PAGE_WRITE (bit 2) and _PAGE_EXEC (bit 3) set.
+  riscv: [0x4, 0, true, 0x8, 0, true],
+};
+
 /** Whether a kernel leaf is W+X by the family's checker rule. */
 export function isWxLeaf(machine: Machine, lo: number, hi: number): boolean {
   switch (machine.profile.family) {
@@ -41,18 +55,23 @@ export function wxLeftBy(machine: Machine, record: StepRecord): WxLeft | undefin
   if (record.validWrites === 0) return undefined;
   let pages = 0n;
   let first: bigint | undefined;
+  // W+X entries are rare, so test the W and X bits first with the family's masks and only then
+  // classify the entry and compare it with the state before the step.
+  const [wLo, wHi, wSet, xLo, xHi, xSet] = WX_TESTS[profile.family];
   for (const table of record.tablesWritten) {
     if (table.space !== 'kernel' || table.freed) continue;
     const depth = (profile.entryDepth[table.depth] ?? table.depth) as Depth;
     const before = table.contentAt(record.index - 1)?.e;
     const perEntry = (1n << BigInt(profile.levels[table.depth]?.shift ?? 12)) / profile.pageSize;
+    const e = table.e;
     for (let i = 0; i < table.ptrs; i++) {
-      const lo = table.e[2 * i] ?? 0;
-      const hi = table.e[2 * i + 1] ?? 0;
+      const lo = e[2 * i] ?? 0;
+      const hi = e[2 * i + 1] ?? 0;
+      if ((((lo & wLo) | (hi & wHi)) !== 0) !== wSet) continue;
+      if ((((lo & xLo) | (hi & xHi)) !== 0) !== xSet) continue;
       if (lo === 0 && hi === 0) continue;
-      if (before && before !== table.e && before[2 * i] === lo && before[2 * i + 1] === hi) continue;
+      if (before && before !== e && before[2 * i] === lo && before[2 * i + 1] === hi) continue;
       if (profile.codec.classify(depth, lo, hi, depth === 4) !== 'leaf') continue;
-      if (!isWxLeaf(machine, lo, hi)) continue;
       pages += perEntry;
       if (first === undefined) first = entryVa(profile, table, i);
     }

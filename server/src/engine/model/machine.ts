@@ -378,9 +378,14 @@ export class Machine {
    * Links `child` into `parent[index]` (pXd_populate), and for user mms counts it in
    * pgtables_bytes as pmd_install/__pmd_alloc/__pud_alloc do when `account` is set.
    */
-  linkTable(parent: TablePage, index: number, child: TablePage, account: boolean): void {
+  linkTable(parent: TablePage, index: number, child: TablePage, account: boolean, extraBits?: readonly [lo: number, hi: number]): void {
     const out = scratch;
     this.profile.codec.tableEntry(child.pa, parent.space === 'kernel', out);
+    // extraBits: table attributes the caller adds, e.g. arm64 PMD_TABLE_PXN when a split block was PXN.
+    if (extraBits) {
+      out[0] = ((out[0] ?? 0) | extraBits[0]) >>> 0;
+      out[1] = ((out[1] ?? 0) | extraBits[1]) >>> 0;
+    }
     this.touch(parent);
     parent.set(index, out[0] ?? 0, out[1] ?? 0);
     if (parent.children) parent.children[index] = child;
@@ -414,6 +419,25 @@ export class Machine {
       space.pgtablesBytes -= this.profile.tableBytes(child.depth);
     }
     return child;
+  }
+
+  /**
+   * The statement that gave `table[index]` its present meaning: the earliest step from which the
+   * entry has satisfied `same` without interruption (for example "a leaf with this output
+   * address"), read from the per-step table versions. Without history, the statement that
+   * allocated the table. Used to point a finding at the `map` or `vmalloc` that created a block.
+   */
+  entryOrigin(table: TablePage, index: number, same: (lo: number, hi: number) => boolean): Span | undefined {
+    let origin: number | undefined;
+    if (this.historyEnabled) {
+      for (let step = this.step - 1; step >= 0; step--) {
+        const content = table.contentAt(step);
+        if (!content || !same(content.e[2 * index] ?? 0, content.e[2 * index + 1] ?? 0)) break;
+        origin = step;
+      }
+    }
+    if (origin !== undefined) return this.steps[origin]?.span;
+    return table.allocator === 'static' ? undefined : table.events[0]?.span;
   }
 
   /** mm_inc_nr_ptes/pmds/puds apply to PTE, PMD and PUD tables of levels that are not folded. */

@@ -1,0 +1,209 @@
+// The memory user mappings point at: anonymous pages, the shared zero pages, and the page cache
+// of the files that `mmap … file` and `mmap … shared` create, with a reference count and the
+// value last written per page.
+//
+// Pages come from PMD-sized blocks taken from the physical allocator and are handed out from a
+// free list, the way a per-CPU page list feeds faults; a transparent huge page takes a whole
+// block. Metadata lives in typed arrays per block, so the bulk loops of munmap and exit touch no
+// object per page.
+
+import { RunStop, type Machine } from '../model/machine';
+
+/** PageAnon: the page belongs to an anon_vma (anonymous or a private copy of a file page). */
+export const PG_ANON = 1;
+/** PageAnonExclusive: only this mm maps it, so a write may reuse it instead of copying. */
+export const PG_EXCLUSIVE = 2;
+
+interface PageBlock {
+  base: number;
+  /** Mappings (PTEs, or a PMD per subpage) plus one for the page cache. */
+  refs: Int32Array;
+  flags: Uint8Array;
+}
+
+/**
+ * A file a mapping is backed by: a regular file (`mmap … file`) or a shmem object (an
+ * anonymous `shared` mapping, as shmem_zero_setup makes one). Its page cache maps a page
+ * offset to the physical page caching it; the values of the file live in those pages.
+ */
+export interface MappedFile {
+  id: number;
+  /** shmem: writes are never tracked for writeback, so shared mappings map pages writable. */
+  shmem: boolean;
+  pages: Map<number, number>;
+}
+
+export class UserMemory {
+  readonly pageSize: number;
+  /** Pages in a PMD-sized block (HPAGE_PMD_NR). */
+  readonly hugePages: number;
+  private readonly blockBytes: number;
+  private readonly blockOrder: number;
+  private readonly blocks = new Map<number, PageBlock>();
+  /** Free pages of the blocks already taken, reused last-freed first. */
+  private readonly free: number[] = [];
+  private lastBlock: PageBlock | undefined;
+  /** Values written to pages; pages not in the map read as 0. */
+  readonly values = new Map<number, bigint>();
+  private zeroPa: number | undefined;
+  private hugeZeroPa: number | undefined;
+  private nextFile = 1;
+  /** anon_vma ids: each one stands for a struct anon_vma. */
+  private nextAnonVma = 1;
+
+  constructor(private readonly machine: Machine) {
+    this.pageSize = Number(machine.profile.pageSize);
+    this.hugePages = machine.profile.levels[4]?.ptrs ?? 512;
+    this.blockBytes = this.pageSize * this.hugePages;
+    this.blockOrder = Math.round(Math.log2(this.hugePages));
+  }
+
+  private block(pa: number): PageBlock | undefined {
+    const last = this.lastBlock;
+    if (last && pa >= last.base && pa < last.base + this.blockBytes) return last;
+    const found = this.blocks.get(pa - (pa % this.blockBytes));
+    if (found) this.lastBlock = found;
+    return found;
+  }
+
+  private newBlock(): PageBlock {
+    const base = this.machine.phys.allocBlock(this.blockOrder);
+    if (base === undefined) throw outOfMemory();
+    const block: PageBlock = { base, refs: new Int32Array(this.hugePages), flags: new Uint8Array(this.hugePages) };
+    this.blocks.set(base, block);
+    return block;
+  }
+
+  /** A fresh page with one reference (alloc_page for a fault). */
+  allocPage(flags: number): number {
+    let pa = this.free.pop();
+    if (pa === undefined) {
+      const block = this.newBlock();
+      // The rest of the block goes on the free list so that the next faults take consecutive
+      // pages, as an order-0 allocation that splits a fresh block does.
+      for (let i = this.hugePages - 1; i >= 1; i--) this.free.push(block.base + i * this.pageSize);
+      pa = block.base;
+    }
+    const block = this.block(pa) as PageBlock;
+    const i = (pa - block.base) / this.pageSize;
+    block.refs[i] = 1;
+    block.flags[i] = flags;
+    return pa;
+  }
+
+  /** A PMD-sized folio for a THP: every subpage gets one reference. */
+  allocHuge(flags: number): number {
+    const block = this.newBlock();
+    block.refs.fill(1);
+    block.flags.fill(flags);
+    return block.base;
+  }
+
+  get(pa: number, n = 1): void {
+    const block = this.block(pa);
+    if (!block) return;
+    const first = (pa - block.base) / this.pageSize;
+    for (let i = first; i < first + n; i++) block.refs[i] = (block.refs[i] ?? 0) + 1;
+  }
+
+  /** Drops references to `n` consecutive pages; a page whose count reaches 0 is freed. */
+  put(pa: number, n = 1): void {
+    const block = this.block(pa);
+    if (!block) return;
+    const first = (pa - block.base) / this.pageSize;
+    const values = this.values.size > 0 ? this.values : undefined;
+    for (let i = first; i < first + n; i++) {
+      const refs = (block.refs[i] ?? 0) - 1;
+      block.refs[i] = refs;
+      if (refs === 0) {
+        block.flags[i] = 0;
+        const page = block.base + i * this.pageSize;
+        values?.delete(page);
+        this.free.push(page);
+      }
+    }
+  }
+
+  refs(pa: number): number {
+    const block = this.block(pa);
+    return block ? (block.refs[(pa - block.base) / this.pageSize] ?? 0) : 0;
+  }
+
+  flags(pa: number): number {
+    const block = this.block(pa);
+    return block ? (block.flags[(pa - block.base) / this.pageSize] ?? 0) : 0;
+  }
+
+  setFlags(pa: number, flags: number, n = 1): void {
+    const block = this.block(pa);
+    if (!block) return;
+    const first = (pa - block.base) / this.pageSize;
+    block.flags.fill(flags, first, first + n);
+  }
+
+  value(pa: number): bigint {
+    return this.values.get(pa) ?? 0n;
+  }
+
+  setValue(pa: number, value: bigint): void {
+    if (value === 0n) this.values.delete(pa);
+    else this.values.set(pa, value);
+  }
+
+  /** The shared zero page (ZERO_PAGE): never freed, never counted. */
+  zeroPage(): number {
+    if (this.zeroPa === undefined) this.zeroPa = this.machine.phys.allocPage();
+    if (this.zeroPa === undefined) throw outOfMemory();
+    return this.zeroPa;
+  }
+
+  /** The huge zero folio a read fault maps with a PMD leaf (mm_get_huge_zero_folio). */
+  hugeZeroPage(): number {
+    if (this.hugeZeroPa === undefined) this.hugeZeroPa = this.machine.phys.allocBlock(this.blockOrder);
+    if (this.hugeZeroPa === undefined) throw outOfMemory();
+    return this.hugeZeroPa;
+  }
+
+  isZeroPage(pa: number): boolean {
+    return pa === this.zeroPa;
+  }
+
+  isHugeZero(pa: number): boolean {
+    return pa === this.hugeZeroPa;
+  }
+
+  newFile(shmem: boolean): MappedFile {
+    return { id: this.nextFile++, shmem, pages: new Map() };
+  }
+
+  /** The page caching `pgoff` of a file, read in (a fresh zero page of the file) on first use. */
+  pageCache(file: MappedFile, pgoff: number): number {
+    let pa = file.pages.get(pgoff);
+    if (pa === undefined) {
+      pa = this.allocPage(0);
+      file.pages.set(pgoff, pa);
+    }
+    return pa;
+  }
+
+  newAnonVma(): number {
+    return this.nextAnonVma++;
+  }
+}
+
+/** RAM is exhausted: the run stops with resource-limit, as it does for table pages. */
+function outOfMemory(): RunStop {
+  return new RunStop('budget', 'physical memory for user pages is exhausted');
+}
+
+const memories = new WeakMap<Machine, UserMemory>();
+
+/** The user memory of a run, created on first use. */
+export function userMemory(machine: Machine): UserMemory {
+  let memory = memories.get(machine);
+  if (!memory) {
+    memory = new UserMemory(machine);
+    memories.set(machine, memory);
+  }
+  return memory;
+}

@@ -1,0 +1,45 @@
+// What every process statement shares: the system call's argument rules, the task a
+// statement's faults run in, and the outcome of a range that crossed a hole.
+
+import type { ExecContext } from '../exec/context';
+import { errno, type Outcome } from '../exec/outcome';
+import type { Expr } from '../program';
+import { hex16 } from '../u64';
+import type { Task } from './fault';
+import { userMemory } from './memory';
+import { Mm } from './mm';
+
+/** A page-aligned range from a statement's address and size, or the errno the syscall returns. */
+export type RangeArgs = { start: bigint; len: bigint; end: bigint } | { error: Outcome };
+
+const U64 = 1n << 64n;
+
+/**
+ * The argument rules of munmap, mprotect, madvise and mlock: an unaligned start is EINVAL, the
+ * length is rounded up to whole pages (PAGE_ALIGN), and a range that wraps is EINVAL.
+ */
+export function rangeArgs(ctx: ExecContext, what: string, addr: Expr, size: Expr): RangeArgs {
+  const start = ctx.num(addr);
+  const lenIn = ctx.num(size);
+  const offset = ctx.machine.profile.pageSize - 1n;
+  if ((start & offset) !== 0n) return { error: errno('EINVAL', `${what}: the start ${hex16(start)} is not page-aligned`) };
+  const len = (lenIn + offset) & ~offset;
+  const end = start + len;
+  if (end >= U64) return { error: errno('EINVAL', `${what}: the range wraps around the end of the address space`) };
+  return { start, len, end };
+}
+
+/** The task of a statement in the current process. */
+export function taskOf(ctx: ExecContext): Task {
+  const mm = ctx.space;
+  if (!(mm instanceof Mm)) throw new Error('process statement outside a process');
+  return { machine: ctx.machine, mm, memory: userMemory(ctx.machine), mappedWx: undefined };
+}
+
+/** vm.mmap_min_addr: Debian's CONFIG_DEFAULT_MMAP_MIN_ADDR (65536). */
+export const MMAP_MIN_ADDR = 65536n;
+
+export function sizeText(bytes: bigint, pageSize: bigint): string {
+  const pages = bytes / pageSize;
+  return `${pages} page${pages === 1n ? '' : 's'}`;
+}

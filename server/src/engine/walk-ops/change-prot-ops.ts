@@ -1,0 +1,91 @@
+// change_protection (mm/mprotect.c change_pmd_range → change_pte_range) as a walk: every
+// present PTE (PROT_NONE ones included) gets the VMA's new vm_page_prot through pte_modify,
+// keeping its address, dirty and young state; non-present entries, guard markers among them,
+// are left alone. With MM_CP_TRY_CHANGE_WRITABLE a PTE is made writable at once where the
+// write fault would only do that anyway (can_change_pte_writable).
+
+import { ACTION_CONTINUE, type WalkOps } from '../walk';
+import type { Task } from '../process/fault';
+import { PMD, PTE, isHugePmd, leafBits, splitHugePmd } from '../process/pgtable';
+import { PG_ANON, PG_EXCLUSIVE } from '../process/memory';
+import type { TablePage } from '../model/table';
+import { VM_SHARED, VM_WRITE, type Vma } from '../process/vma';
+
+export interface ChangeProtState {
+  task: Task;
+  vma: Vma;
+  /** vm_page_prot of the VMA after the change, as protection bits. */
+  prot: number;
+  /** MM_CP_TRY_CHANGE_WRITABLE (vma_wants_manual_pte_write_upgrade). */
+  tryWritable: boolean;
+  changed: number;
+}
+
+const out = new Uint32Array(2);
+
+/** can_change_pte_writable(): exclusive anonymous pages (private) or dirty ones (shared). */
+function canChangeWritable(state: ChangeProtState, lo: number, hi: number, pa: number): boolean {
+  if (!(state.vma.flags & VM_WRITE)) return false;
+  const bits = leafBits(state.task.machine);
+  if ((state.vma.flags & VM_SHARED) !== 0) return bits.isDirty(lo, hi);
+  const memory = state.task.memory;
+  return !memory.isZeroPage(pa) && (memory.flags(pa) & (PG_ANON | PG_EXCLUSIVE)) === (PG_ANON | PG_EXCLUSIVE);
+}
+
+function changePteRange(state: ChangeProtState, table: TablePage, start: bigint, end: bigint): void {
+  const machine = state.task.machine;
+  const codec = machine.profile.codec;
+  const bits = leafBits(machine);
+  const shift = BigInt(machine.profile.pageShift);
+  const mask = BigInt(table.ptrs - 1);
+  const first = Number((start >> shift) & mask);
+  const last = Number(((end - 1n) >> shift) & mask);
+  const prot = state.prot;
+  const upgrade = state.tryWritable && (prot & VM_WRITE) === 0;
+  let written = 0;
+  machine.touch(table);
+  for (let i = first; i <= last; i++) {
+    const lo = table.lo(i);
+    const hi = table.hi(i);
+    if (lo === 0 && hi === 0) continue;
+    if (codec.classify(PTE, lo, hi, true) !== 'leaf') continue;
+    let p = prot;
+    if (upgrade && canChangeWritable(state, lo, hi, codec.address(lo, hi))) p |= VM_WRITE;
+    bits.modify(lo, hi, p, false, out);
+    if (out[0] === lo && out[1] === hi) continue;
+    table.set(i, out[0] ?? 0, out[1] ?? 0);
+    written++;
+  }
+  machine.countWrites(table, written, false);
+  state.changed += written;
+}
+
+export const changeProtOps: WalkOps<ChangeProtState> = {
+  pmd_entry(walk, table, index, start, end) {
+    walk.action = ACTION_CONTINUE;
+    const state = walk.state;
+    const machine = walk.machine;
+    const slot = { table, index };
+    if (isHugePmd(machine, slot)) {
+      const size = 1n << BigInt(machine.profile.levels[PMD]?.shift ?? 21);
+      if (start % size === 0n && end - start === size) {
+        // change_huge_pmd on the whole huge PMD.
+        const lo = table.lo(index);
+        const hi = table.hi(index);
+        const codec = machine.profile.codec;
+        let p = state.prot;
+        if (state.tryWritable && (p & VM_WRITE) === 0 && canChangeWritable(state, lo, hi, codec.address(lo, hi))) p |= VM_WRITE;
+        leafBits(machine).modify(lo, hi, p, true, out);
+        if (out[0] !== lo || out[1] !== hi) {
+          machine.writeEntry(table, index, out[0] ?? 0, out[1] ?? 0);
+          state.changed++;
+        }
+        return 0;
+      }
+      splitHugePmd(machine, state.task.mm, slot);
+    }
+    const pte = table.children?.[index];
+    if (pte) changePteRange(state, pte, start, end);
+    return 0;
+  },
+};

@@ -1,0 +1,198 @@
+// The end-to-end suite: the packaged .vsix in a real VS Code (code-server) driven through
+// Debian's Chromium with playwright-core. Each check asserts what a user sees, waits on
+// conditions (never on fixed delays) and leaves a screenshot in test-results/e2e/.
+//
+// Usage: npm run test:e2e   (E2E_SKIP_PACKAGE=1 reuses ptscn.vsix; E2E_LOG=1 prints code-server's log)
+
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import { makeWorkspace, startCodeServer } from './code-server.mjs';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const SHOTS = join(ROOT, 'test-results', 'e2e');
+const VSIX = join(ROOT, 'ptscn.vsix');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** Generous per-condition limit in milliseconds: the first server start compiles nothing but CI machines vary. */
+const WAIT = 60_000;
+
+let server;
+let browser;
+let page;
+let shot = 0;
+
+async function screenshot(name) {
+  shot++;
+  const path = join(SHOTS, `${String(shot).padStart(2, '0')}-${name}.png`);
+  await page.screenshot({ path });
+  return path;
+}
+
+/** Runs a command from the command palette by its title. */
+async function command(title) {
+  await page.keyboard.press('F1');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: WAIT });
+  await input.fill(`>${title}`);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: WAIT });
+  await page.keyboard.press('Enter');
+}
+
+/** Opens a workspace file through Quick Open and waits for its editor tab. */
+async function openFile(name) {
+  await page.keyboard.press('Control+P');
+  const input = page.locator('.quick-input-widget input');
+  await input.waitFor({ state: 'visible', timeout: WAIT });
+  await input.fill(name);
+  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: WAIT });
+  await page.keyboard.press('Enter');
+  await page.locator('.tab.active', { hasText: name }).waitFor({ timeout: WAIT });
+  await page.locator('.monaco-editor .view-lines').first().waitFor({ timeout: WAIT });
+}
+
+/** The editor's view line that contains `text`. */
+function line(text) {
+  return page.locator('.editor-instance .monaco-editor .view-line', { hasText: text }).first();
+}
+
+/** Puts the cursor on `text` inside its line by clicking it. */
+async function clickText(text, lineText = text) {
+  const token = line(lineText).locator('span span', { hasText: text }).first();
+  await token.waitFor({ timeout: WAIT });
+  await token.click();
+  return token;
+}
+
+/**
+ * The first element matching `selector` in any frame: webviews live in nested iframes. Re-checks
+ * whenever a frame navigates, until `WAIT` has passed.
+ */
+async function inFrames(selector) {
+  const deadline = Date.now() + WAIT;
+  while (Date.now() < deadline) {
+    for (const frame of page.frames()) {
+      const found = frame.locator(selector);
+      if ((await found.count().catch(() => 0)) > 0) return found.first();
+    }
+    await page.waitForEvent('framenavigated', { timeout: Math.max(1, Math.min(5_000, deadline - Date.now())) }).catch(() => undefined);
+  }
+  throw new Error(`no frame has ${selector} after ${WAIT} ms`);
+}
+
+describe('ptscn in a real VS Code', { timeout: 15 * 60_000 }, () => {
+  before(async () => {
+    rmSync(SHOTS, { recursive: true, force: true });
+    mkdirSync(SHOTS, { recursive: true });
+    if (!process.env.E2E_SKIP_PACKAGE || !existsSync(VSIX)) {
+      execFileSync('npm', ['run', 'package'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    }
+    const folder = makeWorkspace(ROOT);
+    server = await startCodeServer({ vsix: VSIX, folder, log: process.env.E2E_LOG ? (l) => console.error(l) : () => {} });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    await page.goto(server.url);
+    await page.locator('.monaco-workbench').waitFor({ timeout: WAIT });
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('activates on a .ptscn file and colours its syntax', async () => {
+    await openFile('wx.ptscn');
+    await page.locator('#status\\.editor\\.mode', { hasText: 'PTScn' }).waitFor({ timeout: WAIT });
+    await page.locator('.codelens-decoration a', { hasText: 'Run' }).first().waitFor({ timeout: WAIT });
+    const classes = await page
+      .locator('.editor-instance .monaco-editor .view-line span span')
+      .evaluateAll((spans) => [...new Set(spans.map((s) => s.className).filter((c) => c.startsWith('mtk')))]);
+    await screenshot('activated-and-coloured');
+    assert.ok(classes.length >= 4, `expected several token colours, got ${classes.join(' ')}`);
+  });
+
+  it('shows run-time findings as squiggles with their code', async () => {
+    await page.locator('.squiggly-warning').first().waitFor({ timeout: WAIT });
+    await screenshot('wx-warning-squiggle');
+  });
+
+  it('hovers a statement with the kernel helper it models', async () => {
+    const token = line('vmalloc text').locator('span span', { hasText: 'vmalloc' }).first();
+    await token.hover();
+    const hover = page.locator('.monaco-hover', { hasText: 'Models' });
+    await hover.waitFor({ state: 'visible', timeout: WAIT });
+    await screenshot('hover-helper');
+    assert.match(await hover.innerText(), /__vmalloc_node_range/);
+    await page.keyboard.press('Escape');
+  });
+
+  it('shows static problems as squiggles and in the Problems panel with their codes', async () => {
+    await openFile('bad.ptscn');
+    await page.locator('.squiggly-error').first().waitFor({ timeout: WAIT });
+    await command('View: Focus Problems');
+    const rows = page.locator('.markers-panel .monaco-list-row');
+    await rows.filter({ hasText: 'unknown-name' }).first().waitFor({ timeout: WAIT });
+    await rows.filter({ hasText: 'syntax' }).first().waitFor({ timeout: WAIT });
+    await screenshot('problems-panel');
+  });
+
+  it('completes the statements of the block at the cursor', async () => {
+    const target = line('vmalloc text size 2M prot rw');
+    await target.click();
+    await page.keyboard.press('End');
+    await page.keyboard.press('Enter');
+    await page.keyboard.type('set_mem');
+    await page.keyboard.press('Control+Space');
+    const suggestion = page.locator('.suggest-widget .monaco-list-row', { hasText: 'set_memory_ro' });
+    await suggestion.first().waitFor({ state: 'visible', timeout: WAIT });
+    await screenshot('completion');
+    await page.keyboard.press('Escape');
+    await command('File: Revert File');
+    await line('set_mem').waitFor({ state: 'detached', timeout: WAIT });
+  });
+
+  it('applies a quick fix for an unknown name', async () => {
+    await clickText('txet', 'vfree txet');
+    await page.keyboard.press('Control+.');
+    const fix = page.locator('.action-widget .monaco-list-row, .context-view .action-item', { hasText: 'Change to' }).first();
+    await fix.waitFor({ state: 'visible', timeout: WAIT });
+    await screenshot('quick-fix-menu');
+    await page.keyboard.press('Enter');
+    await line('vfree text').waitFor({ timeout: WAIT });
+    await page.locator('.markers-panel .monaco-list-row', { hasText: 'unknown-name' }).first().waitFor({ state: 'detached', timeout: WAIT });
+    await screenshot('quick-fix-applied');
+  });
+
+  it('opens the inspector from the Run lens', async () => {
+    await openFile('wx.ptscn');
+    const run = page.locator('.codelens-decoration a', { hasText: 'Run' }).first();
+    await run.waitFor({ timeout: WAIT });
+    await run.click();
+    await page.locator('.tab', { hasText: 'PTScn: W+X in the kernel' }).waitFor({ timeout: WAIT });
+    const heading = await inFrames('#root h1');
+    const title = await heading.innerText();
+    await screenshot('inspector');
+    assert.equal(title, 'W+X in the kernel');
+  });
+
+  it('lists every scenario in the Test Explorer', async () => {
+    await command('Testing: Focus on Test Explorer View');
+    const tree = page.locator('.test-explorer');
+    await tree.locator('.monaco-list-row', { hasText: 'wx.ptscn' }).first().waitFor({ timeout: WAIT });
+    await tree.locator('.monaco-list-row', { hasText: '01-first-mapping.ptscn' }).first().waitFor({ timeout: WAIT });
+    await tree.locator('.monaco-list-row', { hasText: 'wx.ptscn' }).first().click();
+    await page.keyboard.press('ArrowRight');
+    const scenario = tree.locator('.monaco-list-row', { hasText: 'W+X in the kernel' }).first();
+    await scenario.waitFor({ timeout: WAIT });
+    await scenario.hover();
+    await scenario.locator('.action-label[aria-label^="Run Test"], .codicon-testing-run-icon').first().click();
+    await scenario.locator('.codicon-testing-passed-icon').waitFor({ timeout: WAIT });
+    await screenshot('test-explorer');
+  });
+});
