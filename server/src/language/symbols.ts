@@ -234,8 +234,9 @@ class Resolver {
     this.problems.push(unknownName(name.span, unknownMessage, candidates));
   }
 
+  /** A number: a `let`/`mmap`/`vmalloc` value, or a page from `alloc_pgtable_page` (its linear-map address). */
   private useValue(name: Name): void {
-    this.use(name, ['value'], 'a number', MSG.unknownName(name.text));
+    this.use(name, ['value', 'page'], 'a number', MSG.unknownName(name.text));
   }
 
   private useProcess(name: Name): void {

@@ -306,13 +306,23 @@ export function pageAt(task: Task, va: bigint): number | undefined {
  * faultin_page_range): a present PTE that suffices is left alone, anything else is faulted
  * with the access asked for. Stops at the first page that cannot be populated and returns its
  * address with the reason.
+ *
+ * Empty PTEs of anonymous private memory, the bulk of any population, are filled in one loop
+ * per PTE table with the entry template (the zero page for reads, fresh pages for writes),
+ * exactly what faultPte would write one call at a time.
  */
 export function populateRange(task: Task, vma: Vma, start: bigint, end: bigint, write: boolean): { va: bigint; reason: string } | undefined {
-  const { machine } = task;
+  const { machine, memory } = task;
   const codec = machine.profile.codec;
+  const bits = leafBits(machine);
   const pageShift = BigInt(machine.profile.pageShift);
   const size = pmdSize(machine);
   const access: Access = write ? 'write' : 'read';
+  const anon = !vma.file && (vma.flags & VM_SHARED) === 0;
+  if (anon && write) anonVmaPrepare(task, vma);
+  const key = bits.template(write ? pageProt(vma) | VM_WRITE : pageProt(vma), write, false);
+  const tlo = bits.lo(key);
+  const thi = bits.hi(key);
   for (let addr = start; addr < end; ) {
     const next = addr - (addr % size) + size < end ? addr - (addr % size) + size : end;
     const outcome = faultPmd(task, vma, addr, access);
@@ -323,10 +333,18 @@ export function populateRange(task: Task, vma: Vma, start: bigint, end: bigint, 
     const table = outcome.table;
     const first = Number((addr >> pageShift) & BigInt(table.ptrs - 1));
     const count = Number((next - addr) >> pageShift);
+    let filled = 0;
+    machine.touch(table);
     for (let k = 0; k < count; k++) {
       const i = first + k;
       const lo = table.lo(i);
       const hi = table.hi(i);
+      if (lo === 0 && hi === 0 && anon) {
+        const pa = write ? memory.allocPage(PG_ANON | PG_EXCLUSIVE) : memory.zeroPage();
+        table.set(i, (bits.paLo(pa) | tlo) >>> 0, (bits.paHi(pa) | thi) >>> 0);
+        filled++;
+        continue;
+      }
       // FOLL_WRITE is satisfied by a writable PTE, a read by any present one.
       if ((lo !== 0 || hi !== 0) && codec.classify(PTE, lo, hi, true) === 'leaf') {
         const prot = codec.leafProt(lo, hi);
@@ -334,8 +352,13 @@ export function populateRange(task: Task, vma: Vma, start: bigint, end: bigint, 
       }
       const va = addr + (BigInt(k) << pageShift);
       const reason = faultPte(task, vma, table, i, va, access);
-      if (reason !== undefined) return { va, reason };
+      if (reason !== undefined) {
+        machine.countWrites(table, filled, false);
+        return { va, reason };
+      }
     }
+    machine.countWrites(table, filled, false);
+    if (filled > 0) noteMapped(task, vma);
     addr = next;
   }
   return undefined;

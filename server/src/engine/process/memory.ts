@@ -42,6 +42,8 @@ export class UserMemory {
   private readonly blocks = new Map<number, PageBlock>();
   /** Free pages of the blocks already taken, reused last-freed first. */
   private readonly free: number[] = [];
+  /** Whole blocks of a chunk not handed out yet. */
+  private readonly spare: number[] = [];
   private lastBlock: PageBlock | undefined;
   /** Values written to pages; pages not in the map read as 0. */
   readonly values = new Map<number, bigint>();
@@ -66,9 +68,19 @@ export class UserMemory {
     return found;
   }
 
+  /**
+   * A fresh PMD-sized block. Blocks come from the physical allocator in chunks that double up
+   * to 64 blocks, so a large population asks it a handful of times, not once per 2 MiB.
+   */
   private newBlock(): PageBlock {
-    const base = this.machine.phys.allocBlock(this.blockOrder);
-    if (base === undefined) throw outOfMemory();
+    let base = this.spare.pop();
+    if (base === undefined) {
+      const order = this.blockOrder + Math.min(6, Math.floor(Math.log2(this.blocks.size + 1)));
+      const chunk = this.machine.phys.allocBlock(order);
+      if (chunk === undefined) throw outOfMemory();
+      for (let b = 2 ** (order - this.blockOrder) - 1; b >= 1; b--) this.spare.push(chunk + b * this.blockBytes);
+      base = chunk;
+    }
     const block: PageBlock = { base, refs: new Int32Array(this.hugePages), flags: new Uint8Array(this.hugePages) };
     this.blocks.set(base, block);
     return block;

@@ -40,6 +40,8 @@ export class LeafBits {
   /** The address field of a leaf, as (lo, hi) masks. */
   readonly addrLo: number;
   readonly addrHi: number;
+  /** Physical address = address field × paScale (1, or 4 where the PFN sits at bit 10). */
+  readonly paScale: number;
   /** The accessed ("young") bit. */
   readonly youngLo: number;
   readonly youngHi: number;
@@ -66,11 +68,30 @@ export class LeafBits {
     }
     this.addrLo = addrLo;
     this.addrHi = addrHi;
+    // Where a page's address lands in the field: riscv keeps the PFN from bit 10.
+    codec.addressBits(4096, this.scratch);
+    const pageField = (this.scratch[0] ?? 0) + (this.scratch[1] ?? 0) * 4294967296;
+    this.paScale = 4096 / pageField;
     const names = BIT_NAMES[codec.family];
     [this.youngLo, this.youngHi] = maskOf(codec, names.young);
     [this.dirtyLo, this.dirtyHi] = maskOf(codec, names.dirty);
     [this.hwWriteLo, this.hwWriteHi] = maskOf(codec, names.hwWrite);
     [this.hwRdonlyLo, this.hwRdonlyHi] = maskOf(codec, names.hwRdonly);
+  }
+
+  /** The physical address a leaf maps (codec.address without its general bit extraction). */
+  pa(lo: number, hi: number): number {
+    return ((hi & this.addrHi) * 4294967296 + ((lo & this.addrLo) >>> 0)) * this.paScale;
+  }
+
+  /** The low half of the address field for `pa`. */
+  paLo(pa: number): number {
+    return (pa / this.paScale) % 4294967296 >>> 0;
+  }
+
+  /** The high half of the address field for `pa`. */
+  paHi(pa: number): number {
+    return Math.floor(pa / this.paScale / 4294967296) >>> 0;
   }
 
   /** pte_dirty(). */
