@@ -76,12 +76,12 @@ async function pickScenario(context: CommandContext, client: LanguageClient, arg
 }
 
 /** Sends `ptscn/runScenario` under cancellable progress; undefined when cancelled or failed. */
-export async function runScenario(context: CommandContext, client: LanguageClient, ref: ScenarioRef): Promise<RunResult | undefined> {
+export async function runScenario(context: CommandContext, client: LanguageClient, ref: ScenarioRef, withPtdump = false): Promise<RunResult | undefined> {
   return vscode.window.withProgress(
     { location: vscode.ProgressLocation.Window, title: 'PTScn: running scenario', cancellable: true },
     async (_progress, token) => {
       try {
-        return await client.sendRequest(RunScenarioRequest.type, ref, token);
+        return await client.sendRequest(RunScenarioRequest.type, { ...ref, ...(withPtdump ? { ptdump: true } : {}) }, token);
       } catch (error) {
         if (!token.isCancellationRequested) {
           context.log.error(`ptscn/runScenario failed: ${String(error)}`);
@@ -111,14 +111,17 @@ function exportPtdump(context: CommandContext) {
     if (!client) return;
     const ref = await pickScenario(context, client, arg);
     if (!ref) return;
-    const result = await runScenario(context, client, ref);
+    const result = await runScenario(context, client, ref, true);
     if (!result) return;
-    const dumps = result.outputs.filter((o) => o.kind === 'ptdump');
-    if (dumps.length === 0) {
-      void vscode.window.showInformationMessage(`"${result.title}" prints no ptdump: add a \`ptdump\` statement where you want one.`);
+    const sections = result.outputs
+      .filter((o) => o.kind === 'ptdump')
+      .map((o) => `# ${result.title}: ptdump at line ${o.range.start.line + 1}\n${o.text.trimEnd()}\n`);
+    if (result.ptdump) sections.push(`# ${result.title}: kernel page tables after the last statement (${result.arch})\n${result.ptdump.trimEnd()}\n`);
+    if (sections.length === 0) {
+      void vscode.window.showInformationMessage(`"${result.title}" did not run far enough to dump its tables (${result.status}).`);
       return;
     }
-    const text = dumps.map((o) => `# ${result.title}, line ${o.range.start.line + 1}\n${o.text.trimEnd()}\n`).join('\n');
+    const text = sections.join('\n');
     const document = await vscode.workspace.openTextDocument({ content: text, language: 'plaintext' });
     await vscode.window.showTextDocument(document, { preview: false });
   };

@@ -155,6 +155,7 @@ describe('ptscn in a real VS Code', { timeout: 15 * 60_000 }, () => {
     await page.keyboard.press('Escape');
     await command('File: Revert File');
     await line('set_mem').waitFor({ state: 'detached', timeout: WAIT });
+    await page.locator('.markers-panel .monaco-list-row', { hasText: 'Ln 7, Col 11' }).waitFor({ timeout: WAIT });
   });
 
   it('applies a quick fix for an unknown name', async () => {

@@ -391,6 +391,19 @@ describe('code actions', () => {
     assert.match(apply(actions[0] as CodeAction), /pgtable_alloc pte as t\n {4}pgtable_free t\n/);
   });
 
+  it('offers fixes for findings in the range even before the client holds their diagnostics', async () => {
+    const { s } = await session();
+    await s.open(URI, BASIC);
+    await s.waitForDiagnostics(URI, 1);
+    const actions = await s.request<CodeAction[]>('textDocument/codeAction', {
+      textDocument: { uri: URI },
+      range: { start: at(BASIC, 'rwx'), end: at(BASIC, 'rwx') },
+      context: { diagnostics: [] },
+    });
+    assert.deepEqual(actions.map((a) => a.title), ['Drop `x`: prot rw', 'Drop `w`: prot rx']);
+    assert.equal(actions[0]?.diagnostics?.[0]?.code, 'wx-mapping');
+  });
+
   it('replaces an unknown name with the closest bound one', async (t) => {
     const text = 'scenario "u" {\n  process p {\n    mmap buffer size 4p prot rw\n    read bufer\n  }\n}\n';
     const { s } = await session();

@@ -1,6 +1,6 @@
 // Quick fixes from the data findings carry (Finding.fix); the engine never edits text itself.
 
-import { CodeActionKind, type CodeAction, type Diagnostic, type TextEdit } from 'vscode-languageserver';
+import { CodeActionKind, type CodeAction, type Diagnostic, type Position, type Range, type TextEdit } from 'vscode-languageserver';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { Finding, Program, Scenario, Span } from '../engine/index';
 import { toDiagnostic, toRange } from './diagnostics';
@@ -108,17 +108,27 @@ function sameDiagnostic(a: Diagnostic, b: Diagnostic): boolean {
   );
 }
 
+function before(a: Position, b: Position): boolean {
+  return a.line < b.line || (a.line === b.line && a.character < b.character);
+}
+
+function overlaps(a: Range, b: Range): boolean {
+  return !before(a.end, b.start) && !before(b.end, a.start);
+}
+
 /**
- * Quick fixes for the diagnostics the client sent, matched by code and range to the findings
- * published for this version.
+ * Quick fixes for the findings of this version that overlap `range`. A fix names the client's
+ * diagnostic when it sent a matching one, else the server's own: right after an edit the client
+ * may still hold the previous version's diagnostics, and the fix should not wait for them.
  */
-export function codeActions(document: TextDocument, program: Program, findings: Finding[], requested: Diagnostic[]): CodeAction[] {
+export function codeActions(document: TextDocument, program: Program, findings: Finding[], range: Range, requested: Diagnostic[]): CodeAction[] {
   const actions: CodeAction[] = [];
   for (const finding of findings) {
     if (!finding.fix) continue;
     const diagnostic = toDiagnostic(document, finding);
-    const match = requested.find((d) => sameDiagnostic(d, diagnostic));
-    if (match) actions.push(...actionsFor(document, program, finding, match));
+    if (!overlaps(diagnostic.range, range)) continue;
+    const match = requested.find((d) => sameDiagnostic(d, diagnostic)) ?? diagnostic;
+    actions.push(...actionsFor(document, program, finding, match));
   }
   return actions;
 }

@@ -389,7 +389,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   connection.onCodeAction(
     guard('codeAction', (params) =>
       withDocument(params.textDocument.uri, [], (document, analysis) =>
-        codeActions(document, analysis.program, currentFindings(document, analysis), params.context.diagnostics),
+        codeActions(document, analysis.program, currentFindings(document, analysis), params.range, params.context.diagnostics),
       ),
     ),
   );

@@ -213,6 +213,22 @@ ${HEAD}
   });
 });
 
+describe('statements the explorer does not model yet', () => {
+  it('a kernel statement inside a thread is skipped with a warning at its line', () => {
+    const result = run(`scenario "skip" {
+  arch arm64 granule=4k va=48
+  concurrent {
+    thread a {
+      map 0xffff000000000000 size 4K phys 0x80000000 prot rw
+    }
+  }
+}
+`);
+    assert.deepEqual(findingLines(result, 0, true), ['5: warning statement-failed']);
+    assert.match(only(result).findings[0]?.message ?? '', /not explored step by step yet/);
+  });
+});
+
 describe('static branches', () => {
   const text = (setter: boolean): string => `scenario "keys" {
   concurrent {

@@ -22,6 +22,7 @@ import {
   PTE,
   deposit,
   isHugePmd,
+  leafBits,
   pageProt,
   pmdSlot,
   pteAlloc,

@@ -2,10 +2,10 @@
 // of the files that `mmap … file` and `mmap … shared` create, with a reference count and the
 // value last written per page.
 //
-// Pages come from PMD-sized blocks taken from the physical allocator and are handed out from a
-// free list, the way a per-CPU page list feeds faults; a transparent huge page takes a whole
-// block. Metadata lives in typed arrays per block, so the bulk loops of munmap and exit touch no
-// object per page.
+// Pages come from PMD-sized blocks of a user-memory range and are handed out from a free list,
+// the way a per-CPU page list feeds faults; a transparent huge page takes a whole block.
+// Metadata lives in typed arrays per block, so the bulk loops of munmap and exit touch no object
+// per page.
 
 import { RunStop, type Machine } from '../model/machine';
 
@@ -13,6 +13,9 @@ import { RunStop, type Machine } from '../model/machine';
 export const PG_ANON = 1;
 /** PageAnonExclusive: only this mm maps it, so a write may reuse it instead of copying. */
 export const PG_EXCLUSIVE = 2;
+
+/** Bytes of memory user pages may take in one run: 256 GiB. */
+const USER_RAM = 256 * 2 ** 30;
 
 interface PageBlock {
   base: number;
@@ -42,8 +45,10 @@ export class UserMemory {
   private readonly blocks = new Map<number, PageBlock>();
   /** Free pages of the blocks already taken, reused last-freed first. */
   private readonly free: number[] = [];
-  /** Whole blocks of a chunk not handed out yet. */
+  /** Whole blocks freed by THPs, reused before the range grows. */
   private readonly spare: number[] = [];
+  private nextBlock: number | undefined;
+  private limit: number | undefined;
   private lastBlock: PageBlock | undefined;
   /** Values written to pages; pages not in the map read as 0. */
   readonly values = new Map<number, bigint>();
@@ -69,17 +74,22 @@ export class UserMemory {
   }
 
   /**
-   * A fresh PMD-sized block. Blocks come from the physical allocator in chunks that double up
-   * to 64 blocks, so a large population asks it a handful of times, not once per 2 MiB.
+   * A fresh PMD-sized block from the user-memory range, which starts at the first GiB boundary
+   * above the page allocator's RAM. Keeping user pages out of the page allocator's bookkeeping
+   * makes a population of gigabytes cost one bump per 2 MiB; page-table pages still come from
+   * the allocator's scattered frames.
    */
   private newBlock(): PageBlock {
     let base = this.spare.pop();
     if (base === undefined) {
-      const order = this.blockOrder + Math.min(6, Math.floor(Math.log2(this.blocks.size + 1)));
-      const chunk = this.machine.phys.allocBlock(order);
-      if (chunk === undefined) throw outOfMemory();
-      for (let b = 2 ** (order - this.blockOrder) - 1; b >= 1; b--) this.spare.push(chunk + b * this.blockBytes);
-      base = chunk;
+      if (this.nextBlock === undefined) {
+        const gib = 2 ** 30;
+        this.nextBlock = Math.ceil(this.machine.phys.ramRange.end / gib) * gib;
+        this.limit = this.nextBlock + USER_RAM;
+      }
+      if (this.nextBlock + this.blockBytes > (this.limit ?? 0)) throw outOfMemory();
+      base = this.nextBlock;
+      this.nextBlock += this.blockBytes;
     }
     const block: PageBlock = { base, refs: new Int32Array(this.hugePages), flags: new Uint8Array(this.hugePages) };
     this.blocks.set(base, block);
@@ -124,16 +134,25 @@ export class UserMemory {
     if (!block) return;
     const first = (pa - block.base) / this.pageSize;
     const values = this.values.size > 0 ? this.values : undefined;
+    let freed = 0;
     for (let i = first; i < first + n; i++) {
       const refs = (block.refs[i] ?? 0) - 1;
       block.refs[i] = refs;
       if (refs === 0) {
         block.flags[i] = 0;
-        const page = block.base + i * this.pageSize;
-        values?.delete(page);
-        this.free.push(page);
+        values?.delete(block.base + i * this.pageSize);
+        freed++;
       }
     }
+    if (freed === 0) return;
+    if (freed === this.hugePages) {
+      // A whole THP went at once: its block is reused whole.
+      this.blocks.delete(block.base);
+      if (this.lastBlock === block) this.lastBlock = undefined;
+      this.spare.push(block.base);
+      return;
+    }
+    for (let i = first; i < first + n; i++) if (block.refs[i] === 0) this.free.push(block.base + i * this.pageSize);
   }
 
   refs(pa: number): number {

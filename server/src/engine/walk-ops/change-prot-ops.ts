@@ -29,7 +29,7 @@ function canChangeWritable(state: ChangeProtState, lo: number, hi: number, pa: n
   const bits = leafBits(state.task.machine);
   if ((state.vma.flags & VM_SHARED) !== 0) return bits.isDirty(lo, hi);
   const memory = state.task.memory;
-  return !memory.isZeroPage(pa) && (memory.flags(pa) & (PG_ANON | PG_EXCLUSIVE)) === (PG_ANON | PG_EXCLUSIVE);
+  return (memory.flags(pa) & (PG_ANON | PG_EXCLUSIVE)) === (PG_ANON | PG_EXCLUSIVE);
 }
 
 function changePteRange(state: ChangeProtState, table: TablePage, start: bigint, end: bigint): void {
@@ -42,6 +42,13 @@ function changePteRange(state: ChangeProtState, table: TablePage, start: bigint,
   const last = Number(((end - 1n) >> shift) & mask);
   const prot = state.prot;
   const upgrade = state.tryWritable && (prot & VM_WRITE) === 0;
+  // The four templates a PTE can get: clean or dirty, with or without the write upgrade.
+  const clean = bits.template(prot, false, false);
+  const dirty = bits.template(prot, true, false);
+  const cleanW = bits.template(prot | VM_WRITE, false, false);
+  const dirtyW = bits.template(prot | VM_WRITE, true, false);
+  const addrLo = bits.addrLo;
+  const addrHi = bits.addrHi;
   let written = 0;
   machine.touch(table);
   for (let i = first; i <= last; i++) {
@@ -49,11 +56,24 @@ function changePteRange(state: ChangeProtState, table: TablePage, start: bigint,
     const hi = table.hi(i);
     if (lo === 0 && hi === 0) continue;
     if (codec.classify(PTE, lo, hi, true) !== 'leaf') continue;
-    let p = prot;
-    if (upgrade && canChangeWritable(state, lo, hi, codec.address(lo, hi))) p |= VM_WRITE;
-    bits.modify(lo, hi, p, false, out);
-    if (out[0] === lo && out[1] === hi) continue;
-    table.set(i, out[0] ?? 0, out[1] ?? 0);
+    // pte_modify: the new protection, the old address, dirty and young state.
+    const isDirty = bits.isDirty(lo, hi);
+    const writable = upgrade && canChangeWritable(state, lo, hi, bits.pa(lo, hi));
+    const key = writable ? (isDirty ? dirtyW : cleanW) : isDirty ? dirty : clean;
+    let nlo = (lo & addrLo) | bits.lo(key);
+    let nhi = (hi & addrHi) | bits.hi(key);
+    if (isDirty) {
+      nlo |= bits.dirtyLo;
+      nhi |= bits.dirtyHi;
+    }
+    if (!bits.isYoung(lo, hi)) {
+      nlo &= ~bits.youngLo;
+      nhi &= ~bits.youngHi;
+    }
+    nlo >>>= 0;
+    nhi >>>= 0;
+    if (nlo === lo && nhi === hi) continue;
+    table.set(i, nlo, nhi);
     written++;
   }
   machine.countWrites(table, written, false);
@@ -74,7 +94,7 @@ export const changeProtOps: WalkOps<ChangeProtState> = {
         const hi = table.hi(index);
         const codec = machine.profile.codec;
         let p = state.prot;
-        if (state.tryWritable && (p & VM_WRITE) === 0 && canChangeWritable(state, lo, hi, codec.address(lo, hi))) p |= VM_WRITE;
+        if (state.tryWritable && (p & VM_WRITE) === 0 && canChangeWritable(state, lo, hi, leafBits(machine).pa(lo, hi))) p |= VM_WRITE;
         leafBits(machine).modify(lo, hi, p, true, out);
         if (out[0] !== lo || out[1] !== hi) {
           machine.writeEntry(table, index, out[0] ?? 0, out[1] ?? 0);

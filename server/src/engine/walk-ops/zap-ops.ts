@@ -9,7 +9,7 @@
 
 import { ACTION_CONTINUE, type WalkOps } from '../walk';
 import type { Task } from '../process/fault';
-import { PMD, PTE, isHugePmd, splitHugePmd, zapDeposited } from '../process/pgtable';
+import { PMD, PTE, isHugePmd, leafBits, splitHugePmd, zapDeposited } from '../process/pgtable';
 import type { TablePage } from '../model/table';
 
 export interface ZapState {
@@ -25,6 +25,7 @@ export interface ZapState {
 function zapPteRange(state: ZapState, pmdTable: TablePage, pmdIndex: number, table: TablePage, start: bigint, end: bigint, wholeTable: boolean): void {
   const { machine, memory } = state.task;
   const codec = machine.profile.codec;
+  const bits = leafBits(machine);
   const shift = BigInt(machine.profile.pageShift);
   const mask = BigInt(table.ptrs - 1);
   const first = Number((start >> shift) & mask);
@@ -37,7 +38,7 @@ function zapPteRange(state: ZapState, pmdTable: TablePage, pmdIndex: number, tab
     const hi = table.hi(i);
     if (lo === 0 && hi === 0) continue;
     if (codec.classify(PTE, lo, hi, true) === 'leaf') {
-      const pa = codec.address(lo, hi);
+      const pa = bits.pa(lo, hi);
       if (!memory.isZeroPage(pa)) memory.put(pa);
       table.set(i, 0, 0);
       written++;
