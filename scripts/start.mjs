@@ -50,7 +50,7 @@ if (hasCommand('code') && process.env.PTSCN_USE_CODE_SERVER !== '1') {
   mkdirSync(join(userDataDir, 'User'), { recursive: true });
   const settings = join(userDataDir, 'User', 'settings.json');
   if (!existsSync(settings)) {
-    writeFileSync(settings, JSON.stringify({ 'workbench.startupEditor': 'readme', 'telemetry.telemetryLevel': 'off', 'git.openRepositoryInParentFolders': 'never' }, null, 2));
+    writeFileSync(settings, JSON.stringify({ 'workbench.startupEditor': 'none', 'telemetry.telemetryLevel': 'off', 'git.openRepositoryInParentFolders': 'never' }, null, 2));
   }
   execFileSync(bin, ['--extensions-dir', extensionsDir, '--user-data-dir', userDataDir, '--install-extension', vsix, '--force'], { stdio: ['ignore', 'ignore', 'inherit'] });
   const port = await freePort(Number(process.env.PORT ?? 8080));

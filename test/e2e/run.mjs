@@ -38,8 +38,10 @@ async function command(title) {
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible', timeout: WAIT });
   await input.fill(`>${title}`);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first().waitFor({ timeout: WAIT });
-  await page.keyboard.press('Enter');
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+  await row.waitFor({ timeout: WAIT });
+  await row.click();
+  await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: WAIT });
 }
 
 /** Opens a workspace file through Quick Open and waits for its editor tab. */
@@ -48,8 +50,9 @@ async function openFile(name) {
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible', timeout: WAIT });
   await input.fill(name);
-  await page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: WAIT });
-  await page.keyboard.press('Enter');
+  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first();
+  await row.waitFor({ timeout: WAIT });
+  await row.click();
   await page.locator('.tab.active', { hasText: name }).waitFor({ timeout: WAIT });
   await page.locator('.monaco-editor .view-lines').first().waitFor({ timeout: WAIT });
 }
@@ -83,6 +86,18 @@ async function inFrames(selector) {
   throw new Error(`no frame has ${selector} after ${WAIT} ms`);
 }
 
+/** A check that leaves a FAILED screenshot behind when it fails, to see what the user saw. */
+function check(name, body) {
+  it(name, async () => {
+    try {
+      await body();
+    } catch (error) {
+      await screenshot(`FAILED-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 40)}`).catch(() => undefined);
+      throw error;
+    }
+  });
+}
+
 describe('ptscn in a real VS Code', { timeout: 15 * 60_000 }, () => {
   before(async () => {
     rmSync(SHOTS, { recursive: true, force: true });
@@ -106,7 +121,7 @@ describe('ptscn in a real VS Code', { timeout: 15 * 60_000 }, () => {
     await server?.stop();
   });
 
-  it('activates on a .ptscn file and colours its syntax', async () => {
+  check('activates on a .ptscn file and colours its syntax', async () => {
     await openFile('wx.ptscn');
     await page.locator('#status\\.editor\\.mode', { hasText: 'PTScn' }).waitFor({ timeout: WAIT });
     await page.locator('.codelens-decoration a', { hasText: 'Run' }).first().waitFor({ timeout: WAIT });
@@ -117,12 +132,12 @@ describe('ptscn in a real VS Code', { timeout: 15 * 60_000 }, () => {
     assert.ok(classes.length >= 4, `expected several token colours, got ${classes.join(' ')}`);
   });
 
-  it('shows run-time findings as squiggles with their code', async () => {
+  check('shows run-time findings as squiggles with their code', async () => {
     await page.locator('.squiggly-warning').first().waitFor({ timeout: WAIT });
     await screenshot('wx-warning-squiggle');
   });
 
-  it('hovers a statement with the kernel helper it models', async () => {
+  check('hovers a statement with the kernel helper it models', async () => {
     const token = line('vmalloc text').locator('span span', { hasText: 'vmalloc' }).first();
     await token.hover();
     const hover = page.locator('.monaco-hover', { hasText: 'Models' });
@@ -132,7 +147,7 @@ describe('ptscn in a real VS Code', { timeout: 15 * 60_000 }, () => {
     await page.keyboard.press('Escape');
   });
 
-  it('shows static problems as squiggles and in the Problems panel with their codes', async () => {
+  check('shows static problems as squiggles and in the Problems panel with their codes', async () => {
     await openFile('bad.ptscn');
     await page.locator('.squiggly-error').first().waitFor({ timeout: WAIT });
     await command('View: Focus Problems');
@@ -142,23 +157,30 @@ describe('ptscn in a real VS Code', { timeout: 15 * 60_000 }, () => {
     await screenshot('problems-panel');
   });
 
-  it('completes the statements of the block at the cursor', async () => {
+  check('completes the statements of the block at the cursor', async () => {
     const target = line('vmalloc text size 2M prot rw');
     await target.click();
     await page.keyboard.press('End');
     await page.keyboard.press('Enter');
     await page.keyboard.type('set_mem');
+    // The server has seen the edit once the unknown name has moved down a line.
+    await page.locator('.markers-panel .monaco-list-row', { hasText: 'Ln 8, Col 11' }).waitFor({ timeout: WAIT });
     await page.keyboard.press('Control+Space');
     const suggestion = page.locator('.suggest-widget .monaco-list-row', { hasText: 'set_memory_ro' });
     await suggestion.first().waitFor({ state: 'visible', timeout: WAIT });
     await screenshot('completion');
     await page.keyboard.press('Escape');
-    await command('File: Revert File');
+    // Undo until the text is as it was: the unknown name is back on line 7 in the Problems panel.
+    const restored = page.locator('.markers-panel .monaco-list-row', { hasText: 'Ln 7, Col 11' });
+    for (let attempt = 0; attempt < 5 && (await restored.count()) === 0; attempt++) {
+      await page.keyboard.press('Control+Z');
+      await restored.waitFor({ timeout: 3_000 }).catch(() => undefined);
+    }
+    await restored.waitFor({ timeout: WAIT });
     await line('set_mem').waitFor({ state: 'detached', timeout: WAIT });
-    await page.locator('.markers-panel .monaco-list-row', { hasText: 'Ln 7, Col 11' }).waitFor({ timeout: WAIT });
   });
 
-  it('applies a quick fix for an unknown name', async () => {
+  check('applies a quick fix for an unknown name', async () => {
     await clickText('txet', 'vfree txet');
     await page.keyboard.press('Control+.');
     const fix = page.locator('.action-widget .monaco-list-row, .context-view .action-item', { hasText: 'Change to' }).first();
@@ -170,7 +192,7 @@ describe('ptscn in a real VS Code', { timeout: 15 * 60_000 }, () => {
     await screenshot('quick-fix-applied');
   });
 
-  it('opens the inspector from the Run lens', async () => {
+  check('opens the inspector from the Run lens', async () => {
     await openFile('wx.ptscn');
     const run = page.locator('.codelens-decoration a', { hasText: 'Run' }).first();
     await run.waitFor({ timeout: WAIT });
@@ -182,7 +204,7 @@ describe('ptscn in a real VS Code', { timeout: 15 * 60_000 }, () => {
     assert.equal(title, 'W+X in the kernel');
   });
 
-  it('lists every scenario in the Test Explorer', async () => {
+  check('lists every scenario in the Test Explorer', async () => {
     await command('Testing: Focus on Test Explorer View');
     const tree = page.locator('.test-explorer');
     await tree.locator('.monaco-list-row', { hasText: 'wx.ptscn' }).first().waitFor({ timeout: WAIT });

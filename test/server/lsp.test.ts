@@ -437,6 +437,9 @@ describe('custom requests', () => {
     const result = await s.request<RunResult>('ptscn/runScenario', { uri: 'file:///x.ptscn', version: 0, scenarioIndex: 0, text: 'scenario "s" {\n  kernel {\n    nope\n  }\n}\n' });
     assert.equal(result.status, 'static-errors');
     assert.deepEqual(result.diagnostics.map((d) => d.code), ['syntax']);
+    const unbound = await s.request<RunResult>('ptscn/runScenario', { uri: 'file:///x.ptscn', version: 0, scenarioIndex: 0, text: 'scenario "u" {\n  kernel {\n    vfree nothing\n  }\n}\n' });
+    assert.equal(unbound.status, 'static-errors');
+    assert.deepEqual(unbound.diagnostics.map((d) => d.code), ['unknown-name']);
     assert.deepEqual(engine.calls, []);
     await assert.rejects(s.request('ptscn/runScenario', { uri: 'file:///x.ptscn', version: 0, scenarioIndex: 3, text: '' }), /no scenario 3/);
   });

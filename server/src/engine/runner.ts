@@ -132,7 +132,16 @@ class Runner {
   constructor(
     readonly ctx: ExecContext,
     private readonly shouldStop: (() => boolean) | undefined,
-  ) {}
+  ) {
+    ctx.settle = (stmt, outcome, fresh) => this.settle(stmt, outcome, fresh);
+  }
+
+  private record(exploration: Exploration): void {
+    this.explorations.push(exploration);
+    this.schedules += exploration.schedules;
+    this.states += exploration.states;
+    this.explorerSteps += exploration.transitions ?? 0;
+  }
 
   private get machine(): Machine {
     return this.ctx.machine;
@@ -189,11 +198,16 @@ class Runner {
         case 'concurrent': {
           const block = stmt;
           this.step(block, 'concurrent', () => {
-            const exploration = exploreModule.explore(this.ctx, block);
-            this.explorations.push(exploration);
-            this.schedules += exploration.schedules;
-            this.states += exploration.states;
-            this.explorerSteps += exploration.transitions ?? 0;
+            let exploration: Exploration;
+            try {
+              exploration = exploreModule.explore(this.ctx, block);
+            } catch (e) {
+              // A budget or cancellation inside the exploration stops the scenario (spec §10);
+              // what it counted so far stays in the result.
+              if (e instanceof RunStop && e.exploration) this.record(e.exploration);
+              throw e;
+            }
+            this.record(exploration);
             return ok(exploration.summary);
           });
           yield;

@@ -83,8 +83,9 @@ export interface WalkOptions {
 
 export class Walk<S> {
   action = ACTION_SUBTREE;
-  /** Virtual address of entry 0 of the PTE table being walked. */
-  pteBase = 0n;
+  /** Where the current PTE range starts, and its index: pteAddress works from these lazily. */
+  private pteStart = 0n;
+  private pteFirst = 0;
 
   constructor(
     readonly machine: Machine,
@@ -94,8 +95,19 @@ export class Walk<S> {
     readonly options: WalkOptions,
   ) {}
 
+  /** Virtual address of entry 0 of the PTE table being walked. */
+  get pteBase(): bigint {
+    return this.pteStart - (BigInt(this.pteFirst) << BigInt(this.machine.profile.pageShift));
+  }
+
+  /** Records the PTE range being walked (the walker's bookkeeping for pteAddress). */
+  enterPtes(start: bigint, first: number): void {
+    this.pteStart = start;
+    this.pteFirst = first;
+  }
+
   pteAddress(index: number): bigint {
-    return this.pteBase + (BigInt(index) << BigInt(this.machine.profile.pageShift));
+    return this.pteStart + (BigInt(index - this.pteFirst) << BigInt(this.machine.profile.pageShift));
   }
 
   /**
@@ -173,7 +185,7 @@ function walkTable<S>(walk: Walk<S>, table: TablePage, start: bigint, end: bigin
     // A walk never crosses its parent entry, so the range lies inside this one table.
     const first = Number((start >> shift) & mask);
     const last = Number(((end - 1n) >> shift) & mask);
-    walk.pteBase = start - (BigInt(first) << shift);
+    walk.enterPtes(start, first);
     const pte = ops.pte_entry;
     const install = ops.install_pte;
     for (let i = first; i <= last; i++) {
@@ -186,14 +198,13 @@ function walkTable<S>(walk: Walk<S>, table: TablePage, start: bigint, end: bigin
   }
 
   const entryDepth = profile.entryDepth[depth] ?? depth;
-  const size = constants.size;
   const offsetMask = constants.offsetMask;
   const lowerWanted = entryDepth < 4 && wantsBelow(ops, (entryDepth + 1) as Depth);
   const codec = profile.codec;
 
   for (let addr = start; addr < end; ) {
     const i = Number((addr >> shift) & mask);
-    const entryEnd = addr - (addr & offsetMask) + size;
+    const entryEnd = (addr | offsetMask) + 1n;
     const next = entryEnd < end ? entryEnd : end;
     let again = 0;
     entry: for (;;) {

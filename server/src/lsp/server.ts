@@ -38,7 +38,7 @@ import { complete } from './completion';
 import { sortFindings, toDiagnostic, toRange } from './diagnostics';
 import { DocumentStore, hasStaticErrors, scenarioProblems, type Analysis } from './documents';
 import { hover } from './hover';
-import { formatText, parseOnly, symbolAt } from './language';
+import { formatText, parseAndCheck, parseOnly, symbolAt } from './language';
 import { inspectorTree } from './inspector';
 import { documentSymbols, foldingRanges, scenarioAt } from './outline';
 import { archLabel, engineRunSteps, runOne, toRunResult, yieldToEventLoop, type RunStepsFn, type TimedRun } from './run';
@@ -404,7 +404,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
         return new ResponseError(ErrorCodes.InvalidParams, `${params.uri} is not open; send its text`);
       }
       const document = open ?? TextDocument.create(params.uri, 'ptscn', params.version, params.text ?? '');
-      const analysis = open ? store.analysis(open) : { version: document.version, ...parseOnlyChecked(document.getText()) };
+      const analysis = open ? store.analysis(open) : { version: document.version, ...parseAndCheck(document.getText()) };
       const scenario = analysis.program.scenarios[params.scenarioIndex];
       if (!scenario) {
         return new ResponseError(ErrorCodes.InvalidParams, `the document has no scenario ${params.scenarioIndex}`);
@@ -430,11 +430,6 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       }
     }),
   );
-
-  /** Parse and check for text that is not open (the adapter's parseOnly has no checks yet). */
-  function parseOnlyChecked(text: string): { program: Analysis['program']; problems: Finding[] } {
-    return parseOnly(text);
-  }
 
   connection.onRequest(
     DocumentScenariosRequest.method,

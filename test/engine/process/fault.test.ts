@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { findingLines } from '../support';
+import { findingLines, run } from '../support';
 import { ALL_ARCHES, ARCHES, clean, cleanOn, runText, scenario } from './helpers';
 
 describe('anonymous faults (do_anonymous_page, do_wp_page)', () => {
@@ -128,6 +128,15 @@ describe('SIGSEGV', () => {
     read x => segv
     exec x => ok
   }`));
+  });
+
+  it('touch counts its pages against the step budget', () => {
+    const text = scenario('budget', 'arch x86_64', `  process p {
+    mmap a size 1G prot rw
+    touch a size 1G
+  }`);
+    const r = run(text, { budget: { steps: 1000 } });
+    assert.deepEqual(findingLines(r), ['5: resource-limit']);
   });
 
   it('touch names the first page that faulted', () => {

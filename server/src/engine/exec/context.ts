@@ -5,7 +5,8 @@ import type { Finding } from '../findings';
 import type { Depth } from '../arch/profile';
 import type { AddressSpace, Machine } from '../model/machine';
 import type { TablePage } from '../model/table';
-import type { Expr, LevelName, QueryExpr, Span } from '../program';
+import type { Expr, LevelName, QueryExpr, Span, Stmt } from '../program';
+import type { Outcome } from './outcome';
 import { U64_MAX } from '../u64';
 import { leafKind, translate } from '../walk-ops/translate-ops';
 import { checkWx } from '../kernel/ptdump';
@@ -46,6 +47,12 @@ export class ExecContext {
   processQueries: ProcessQueries | undefined;
   /** The host's cancellation poll, for statements that run long loops (the race explorer). */
   shouldStop: (() => boolean) | undefined;
+  /**
+   * Settles a statement's `=> RESULT` and reports a failure without one, as the runner does for
+   * its own statements (`fresh`: the findings the statement reported). The race explorer calls
+   * it for the kernel statements of a thread in the canonical schedule.
+   */
+  settle: ((stmt: Stmt, outcome: Outcome, fresh: Finding[]) => void) | undefined;
 
   constructor(readonly machine: Machine) {
     this.space = machine.kernel;

@@ -32,7 +32,10 @@ export interface Exploration {
   states: number;
   /** Race kinds found, in the order first found. */
   races: string[];
-  /** Whether the exploration was cut short by a budget or cancellation. */
+  /**
+   * False when a budget or cancellation cut the exploration short; the scenario then stops
+   * there, and this exploration (with what it counted) is the run's last.
+   */
   complete: boolean;
   summary: string;
   /** Thread steps the explorer executed (added to the run's step count). */
@@ -53,6 +56,8 @@ export interface ExploredTable {
   pa: string;
   freed: boolean;
   entries: { index: number; value: string }[];
+  /** For a table a step of the schedule allocated: that step (1-based); it does not exist before. */
+  createdAt?: number;
 }
 
 /** One step of a counterexample schedule. */
@@ -86,7 +91,11 @@ export interface Counterexample {
 }
 
 export interface ExploreModule {
-  /** Explores every interleaving of the block's threads and reports its findings. */
+  /**
+   * Explores every interleaving of the block's threads, reports its findings and leaves the
+   * machine in the state of the canonical schedule. A crossed budget or a cancellation throws
+   * RunStop with `exploration` set to the partial result and the machine as before the block.
+   */
   explore(ctx: ExecContext, block: ConcurrentBlock): Exploration;
   /** `expect race KIND` against the most recent exploration. */
   expectRace(ctx: ExecContext, stmt: ExpectRaceStmt, last: Exploration | undefined): Outcome;

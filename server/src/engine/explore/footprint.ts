@@ -5,6 +5,9 @@
 // unless their accesses conflict. Entry slots are named by (table depth, virtual address), not by
 // table identity, so that a stale pointer into a freed table and the live table that replaced it
 // still alias: the answer errs towards "conflict", which keeps the reduction sound.
+//
+// Addresses are in 4 KiB units (VA >> 12) held in plain numbers: 2^52 units cover the 64-bit
+// space exactly, and the hot paths stay free of bigint arithmetic.
 
 /** A read of entry slots. */
 export const READ = 0;
@@ -18,38 +21,64 @@ export const LOCK = 3;
 export const KEY_READ = 4;
 /** static_branch_enable / static_branch_disable. */
 export const KEY_WRITE = 5;
+/**
+ * A change to machine state that is not an entry: the physical allocator, the ledger, vmalloc
+ * areas, names. Kernel statements and table frees make it; any two of them conflict.
+ */
+export const MACHINE = 6;
 
-export type AccessKind = typeof READ | typeof WRITE | typeof FREE | typeof LOCK | typeof KEY_READ | typeof KEY_WRITE;
+export type AccessKind = typeof READ | typeof WRITE | typeof FREE | typeof LOCK | typeof KEY_READ | typeof KEY_WRITE | typeof MACHINE;
 
 /** Depth mask with every level set. */
 export const ALL_DEPTHS = 0b11111;
 
+/** The unit of `Access.lo` / `Access.hi`: 4 KiB. */
+export const UNIT_SHIFT = 12n;
+/** One past the last unit of the 64-bit address space. */
+export const TOP_UNITS = 2 ** 52;
+
 /**
  * One access. Slot kinds (READ, WRITE, FREE) cover the slots of the tables at the depths in
- * `depths` (a bit per real table depth) whose entries start in [lo, hi). Lock and key kinds name
- * their object by index in `n`.
+ * `depths` (a bit per real table depth) whose entries overlap [lo, hi) (4 KiB units). Lock and
+ * key kinds name their object by index in `n`.
  */
 export interface Access {
   k: AccessKind;
   depths: number;
-  lo: bigint;
-  hi: bigint;
+  lo: number;
+  hi: number;
   n: number;
 }
 
-export function slotAccess(k: typeof READ | typeof WRITE | typeof FREE, depths: number, lo: bigint, hi: bigint): Access {
+export function slotAccess(k: typeof READ | typeof WRITE | typeof FREE, depths: number, lo: number, hi: number): Access {
   return { k, depths, lo, hi, n: -1 };
 }
 
-export function objectAccess(k: typeof LOCK | typeof KEY_READ | typeof KEY_WRITE, n: number): Access {
-  return { k, depths: 0, lo: 0n, hi: 0n, n };
+export function objectAccess(k: typeof LOCK | typeof KEY_READ | typeof KEY_WRITE | typeof MACHINE, n: number): Access {
+  return { k, depths: 0, lo: 0, hi: 0, n };
+}
+
+/** [lo, hi) of a byte range in 4 KiB units, rounded outwards. */
+export function units(lo: bigint, hi: bigint): [number, number] {
+  const a = Number(lo >> UNIT_SHIFT);
+  const b = Number((hi + (1n << UNIT_SHIFT) - 1n) >> UNIT_SHIFT);
+  return [a, Math.min(Math.max(b, a + 1), TOP_UNITS)];
+}
+
+/** Every slot of every depth: what a statement whose reach is not known may touch. */
+export function everywhere(k: typeof READ | typeof WRITE | typeof FREE): Access {
+  return slotAccess(k, ALL_DEPTHS, 0, TOP_UNITS);
 }
 
 /** Whether two accesses made by different threads conflict (do not commute). */
 export function conflicts(a: Access, b: Access): boolean {
-  if (a.k === LOCK || b.k === LOCK) return a.k === b.k && a.n === b.n;
-  if (a.k >= KEY_READ || b.k >= KEY_READ) {
-    return a.k >= KEY_READ && b.k >= KEY_READ && a.n === b.n && (a.k === KEY_WRITE || b.k === KEY_WRITE);
+  if (a.k >= LOCK || b.k >= LOCK) {
+    if (a.k !== b.k) {
+      // A key test and a key change of the same key; everything else of different kinds commutes.
+      return a.k >= KEY_READ && a.k <= KEY_WRITE && b.k >= KEY_READ && b.k <= KEY_WRITE && a.n === b.n;
+    }
+    if (a.k === KEY_READ) return false;
+    return a.n === b.n;
   }
   if (a.k === READ && b.k === READ) return false;
   return (a.depths & b.depths) !== 0 && a.lo < b.hi && b.lo < a.hi;

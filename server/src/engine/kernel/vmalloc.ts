@@ -82,7 +82,9 @@ export function vmalloc(machine: Machine, name: string, size: bigint, prot: Prot
 /**
  * vmap_try_huge_pmd/pud: when a table from an earlier small mapping sits where the leaf goes,
  * free it first with pmd_free_pte_page / pud_free_pmd_page. In 7.3 that happens under a
- * successful mmap_read_trylock(&init_mm), which always succeeds outside `concurrent` blocks.
+ * successful mmap_read_trylock(&init_mm), which always succeeds outside `concurrent` blocks;
+ * when it fails (inside one, while a thread holds or waits for the write lock) nothing is freed
+ * and the caller maps this chunk with the smaller leaves of the table that stays.
  */
 function freeStaleTables(machine: Machine, va: bigint, leafDepth: Depth): number {
   const profile = machine.profile;
@@ -96,6 +98,7 @@ function freeStaleTables(machine: Machine, va: bigint, leafDepth: Depth): number
   const index = Number((va >> BigInt(profile.levels[table.depth]?.shift ?? 0)) & BigInt((profile.levels[table.depth]?.ptrs ?? 1) - 1));
   const child = table.children?.[index];
   if (!child) return 0;
+  if (!machine.initMmReadTrylock()) return 0;
   return leafDepth === 3 ? pmdFreePtePage(machine, table, index) : pudFreePmdPage(machine, table, index);
 }
 

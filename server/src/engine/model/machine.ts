@@ -10,8 +10,9 @@ import type { ArchProfile, Depth } from '../arch/profile';
 import type { Finding, FindingCode, Output, Related, Severity, FixData } from '../findings';
 import type { Span } from '../program';
 import type { Budget } from '../run-api';
+import type { Exploration } from '../exec/modules';
 import { PhysAllocator } from './phys';
-import { TablePage, type LedgerEventKind } from './table';
+import { TablePage, type LedgerEventKind, type UndoLog } from './table';
 
 export type Feature = 'bbml2' | 'pti' | 'no_block_mappings' | 'no_cont_mappings' | 'pte_mapped_cache' | 'write_protect_pgtables';
 export type ThpMode = 'always' | 'madvise' | 'never';
@@ -19,6 +20,9 @@ export type AccountingMode = 'series' | 'legacy';
 
 /** Stops a run from deep inside a statement; caught only by the runner. */
 export class RunStop extends Error {
+  /** What a race exploration had counted when it stopped (the runner keeps it in the result). */
+  exploration?: Exploration;
+
   constructor(
     readonly reason: 'budget' | 'cancelled',
     message: string,
@@ -140,6 +144,16 @@ export class Machine {
 
   private nextTableId = 1;
 
+  /** Set while the race explorer records changes for backtracking (explore/undo.ts). */
+  undo: UndoLog | undefined;
+
+  /**
+   * mmap_read_trylock(&init_mm) on a kernel path that frees page tables (vmap_try_huge_pmd/pud
+   * in 7.3). Outside `concurrent` blocks nobody holds the lock, so it succeeds; the race
+   * explorer answers from the lock's state in the schedule being explored.
+   */
+  initMmReadTrylock: () => boolean = () => true;
+
   constructor(options: MachineOptions) {
     this.profile = options.profile;
     this.features = options.features;
@@ -214,9 +228,69 @@ export class Machine {
     return this.current;
   }
 
+  /**
+   * Saves the machine's own state besides entry values and physical frames (which `undo` and
+   * `phys.undo` record change by change): counters, the ledger's lists, vmalloc areas, findings,
+   * outputs, the current step's record, the page-table page source. Returns its restore. The
+   * race explorer takes one before each step that may change the machine.
+   */
+  capture(): () => void {
+    const counters = { ...this.counters };
+    const { liveTables, entriesWritten, nextTableId, lazyDepth, lazyPending, span, pgtablePages } = this;
+    const tables = this.tables.length;
+    const findings = this.findings.length;
+    const outputs = this.outputs.length;
+    const steps = this.steps.length;
+    const linearMaps = this.linearMaps.length;
+    const areas = [...this.vmAreas.entries()].map(([name, area]) => [name, area, area.freed] as const);
+    const spaces = [...this.spaces.entries()].map(([name, space]) => [name, space, space.pgtablesBytes, space.unaccountedLinks.length, space.exited] as const);
+    const current = this.current;
+    const record = current && {
+      allocated: current.tablesAllocated.length,
+      freed: current.tablesFreed.length,
+      written: current.tablesWritten.length,
+      entries: current.entriesWritten,
+      valid: current.validWrites,
+      levels: [...current.levelsTouched],
+    };
+    const source = captureFields(pgtablePages);
+    return () => {
+      Object.assign(this.counters, counters);
+      Object.assign(this, { liveTables, entriesWritten, nextTableId, lazyDepth, lazyPending, span, pgtablePages });
+      this.tables.length = tables;
+      this.findings.length = findings;
+      this.outputs.length = outputs;
+      this.steps.length = steps;
+      this.linearMaps.length = linearMaps;
+      this.vmAreas.clear();
+      for (const [name, area, freed] of areas) {
+        area.freed = freed;
+        this.vmAreas.set(name, area);
+      }
+      this.spaces.clear();
+      for (const [name, space, bytes, links, exited] of spaces) {
+        Object.assign(space, { pgtablesBytes: bytes, exited });
+        space.unaccountedLinks.length = links;
+        this.spaces.set(name, space);
+      }
+      this.current = current;
+      if (current && record) {
+        current.tablesAllocated.length = record.allocated;
+        current.tablesFreed.length = record.freed;
+        current.tablesWritten.length = record.written;
+        current.entriesWritten = record.entries;
+        current.validWrites = record.valid;
+        current.levelsTouched.clear();
+        for (const depth of record.levels) current.levelsTouched.add(depth);
+      }
+      source();
+    };
+  }
+
   /** Makes a table writable in this step: copy-on-write for history, and records the change. */
   touch(table: TablePage): void {
     if (table.touchedStep === this.step) return;
+    this.undo?.table(table);
     table.touchedStep = this.step;
     if (this.historyEnabled) table.copyOnWrite(this.step);
     else table.from = this.step;
@@ -308,6 +382,7 @@ export class Machine {
     if (pa === undefined) throw new RunStop('budget', 'physical memory for page tables is exhausted');
     const bytes = pgd ? this.profile.pgdBytes : Number(this.profile.pageSize);
     const table = new TablePage(this.nextTableId++, depth, ptrs, pa, space.name, bytes, allocator, this.step, depth === 4);
+    table.undo = this.undo;
     if (options.name !== undefined) table.name = options.name;
     this.tables.push(table);
     this.liveTables++;
@@ -319,6 +394,7 @@ export class Machine {
 
   /** pagetable_*_ctor. A second ctor is a leak finding (ptlock_init's VM_BUG_ON_PAGE). */
   construct(table: TablePage): void {
+    this.undo?.table(table);
     if (table.constructed && !table.destructed) {
       this.ledgerFinding(table, `second ctor on ${tableLabel(this, table)}: its ptlock word is already in use (VM_BUG_ON_PAGE in ptlock_init) and NR_PAGETABLE is counted twice`, 'pgtable_dtor');
       return;
@@ -336,6 +412,7 @@ export class Machine {
 
   /** pagetable_dtor. */
   destruct(table: TablePage): void {
+    this.undo?.table(table);
     if (!table.constructed) {
       this.ledgerFinding(table, `dtor without ctor on ${tableLabel(this, table)}: NR_PAGETABLE drifts downwards`);
       return;
@@ -353,6 +430,7 @@ export class Machine {
    * the level has one (the same rule as the ctor), unless `nodtor` models a path without it.
    */
   freeTable(table: TablePage, options: { nodtor?: boolean } = {}): void {
+    this.undo?.table(table);
     if (table.freed) {
       this.ledgerFinding(table, `${tableLabel(this, table)} is freed twice`);
       return;
@@ -388,6 +466,8 @@ export class Machine {
     }
     this.touch(parent);
     parent.set(index, out[0] ?? 0, out[1] ?? 0);
+    this.undo?.table(child);
+    this.keepChild(parent, index);
     if (parent.children) parent.children[index] = child;
     // Populating a table entry is a valid write that needs the arm64 barrier too.
     this.countWrites(parent, 1, true);
@@ -408,6 +488,8 @@ export class Machine {
     const child = parent.children?.[index];
     this.touch(parent);
     parent.set(index, 0, 0);
+    if (child) this.undo?.table(child);
+    this.keepChild(parent, index);
     if (parent.children) parent.children[index] = undefined;
     this.countWrites(parent, 1, false);
     if (!child) return undefined;
@@ -419,6 +501,16 @@ export class Machine {
       space.pgtablesBytes -= this.profile.tableBytes(child.depth);
     }
     return child;
+  }
+
+  /** Lets the undo log take back a change of `parent.children[index]`. */
+  private keepChild(parent: TablePage, index: number): void {
+    const children = parent.children;
+    if (!this.undo || !children) return;
+    const old = children[index];
+    this.undo.push(() => {
+      children[index] = old;
+    });
   }
 
   /**
@@ -524,6 +616,34 @@ export class Machine {
 }
 
 const scratch = new Uint32Array(2);
+
+/**
+ * Saves the own fields of an object whose class this file does not know (the page-table page
+ * source): primitives and references as they are, sets, maps and arrays by content.
+ */
+function captureFields(object: object): () => void {
+  const saved = Object.entries(object).map(([key, value]) => {
+    if (value instanceof Set) return [key, value, [...value]] as const;
+    if (value instanceof Map) return [key, value, [...value.entries()]] as const;
+    if (Array.isArray(value)) return [key, value, value.slice()] as const;
+    return [key, value, undefined] as const;
+  });
+  return () => {
+    for (const [key, value, content] of saved) {
+      if (value instanceof Set) {
+        value.clear();
+        for (const x of content as unknown[]) value.add(x);
+      } else if (value instanceof Map) {
+        value.clear();
+        for (const [k, v] of content as [unknown, unknown][]) value.set(k, v);
+      } else if (Array.isArray(value)) {
+        value.length = 0;
+        value.push(...(content as unknown[]));
+      }
+      (object as Record<string, unknown>)[key] = value;
+    }
+  };
+}
 
 const plainPages: PgtablePageSource = {
   alloc: (machine) => machine.phys.allocPage(),

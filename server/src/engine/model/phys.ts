@@ -19,6 +19,10 @@ export class PhysAllocator {
   private readonly pteMappedCache: number[] = [];
   /** Frames that belong to the pte-mapped cache's blocks. */
   private readonly pteMapped = new Set<number>();
+  /** XOR of a mix of every used frame: compares allocator states cheaply (the race explorer). */
+  usedHash = 0;
+  /** Set while the race explorer records changes for backtracking: takes each change's revert. */
+  undo: ((revert: () => void) => void) | undefined;
 
   constructor(
     private ram: PhysRange,
@@ -27,8 +31,47 @@ export class PhysAllocator {
 
   /** Replaces the RAM the allocator hands out (the linear map's coverage once one exists). */
   setRam(ram: PhysRange): void {
+    const { ram: oldRam, cursor } = this;
+    this.undo?.(() => {
+      this.ram = oldRam;
+      this.cursor = cursor;
+    });
     this.ram = ram;
     this.cursor = 0;
+  }
+
+  /** The allocator's state in a few numbers, for comparing explorer states. */
+  signature(): string {
+    let cache = 0;
+    for (const pa of this.pteMappedCache) cache = (cache + mixFrame(pa / this.frameSize)) | 0;
+    return `${this.ram.start}-${this.ram.end}:${this.cursor}:${this.used.size}:${this.usedHash}:${this.pteMapped.size}:${this.pteMappedCache.length}:${cache}`;
+  }
+
+  private use(frame: number): void {
+    this.used.add(frame);
+    this.usedHash ^= mixFrame(frame);
+    this.undo?.(() => {
+      this.used.delete(frame);
+      this.usedHash ^= mixFrame(frame);
+    });
+  }
+
+  private release(frame: number): void {
+    this.used.delete(frame);
+    this.usedHash ^= mixFrame(frame);
+    this.undo?.(() => {
+      this.used.add(frame);
+      this.usedHash ^= mixFrame(frame);
+    });
+  }
+
+  private keepCache(): void {
+    if (!this.undo) return;
+    const cache = this.pteMappedCache.slice();
+    this.undo(() => {
+      this.pteMappedCache.length = 0;
+      this.pteMappedCache.push(...cache);
+    });
   }
 
   get ramRange(): PhysRange {
@@ -57,12 +100,16 @@ export class PhysAllocator {
 
   /** Allocates one frame from anywhere in RAM; returns its physical address or undefined. */
   allocPage(): number | undefined {
+    const cursor = this.cursor;
+    this.undo?.(() => {
+      this.cursor = cursor;
+    });
     const n = this.frames;
     for (let tries = 0; tries < n; tries++) {
       const pa = this.ram.start + this.scatter(this.cursor++) * this.frameSize;
       const frame = pa / this.frameSize;
       if (!this.used.has(frame)) {
-        this.used.add(frame);
+        this.use(frame);
         return pa;
       }
     }
@@ -89,7 +136,7 @@ export class PhysAllocator {
       let free = true;
       for (let f = 0; f < count && free; f++) if (this.used.has(firstFrame + f)) free = false;
       if (!free) continue;
-      for (let f = 0; f < count; f++) this.used.add(firstFrame + f);
+      for (let f = 0; f < count; f++) this.use(firstFrame + f);
       return base;
     }
     return undefined;
@@ -99,8 +146,10 @@ export class PhysAllocator {
     const first = pa / this.frameSize;
     for (let f = 0; f < 2 ** order; f++) {
       const frame = first + f;
-      if (this.pteMapped.has(frame)) this.pteMappedCache.push(frame * this.frameSize);
-      else this.used.delete(frame);
+      if (this.pteMapped.has(frame)) {
+        this.keepCache();
+        this.pteMappedCache.push(frame * this.frameSize);
+      } else this.release(frame);
     }
   }
 
@@ -109,15 +158,21 @@ export class PhysAllocator {
    * `refillPteMapped` (which is where the direct map gets split, once per block).
    */
   takePteMapped(): number | undefined {
+    this.keepCache();
     this.pteMappedCache.sort((a, b) => b - a);
     return this.pteMappedCache.pop();
   }
 
   /** Adds a freshly allocated block to the pte-mapped cache. */
   refillPteMapped(base: number, order: number): void {
+    this.keepCache();
     for (let f = 0; f < 2 ** order; f++) {
       const pa = base + f * this.frameSize;
-      this.pteMapped.add(pa / this.frameSize);
+      const frame = pa / this.frameSize;
+      if (!this.pteMapped.has(frame)) {
+        this.pteMapped.add(frame);
+        this.undo?.(() => this.pteMapped.delete(frame));
+      }
       this.pteMappedCache.push(pa);
     }
   }
@@ -125,6 +180,15 @@ export class PhysAllocator {
   isUsed(pa: number): boolean {
     return this.used.has(pa / this.frameSize);
   }
+}
+
+/** A 32-bit mix of a frame number (murmur3's finaliser), for `usedHash`. */
+function mixFrame(frame: number): number {
+  const lo = frame % 0x100000000;
+  const x = (lo ^ Math.imul(Math.floor(frame / 0x100000000), 0x9e3779b1)) | 0;
+  let h = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) | 0;
 }
 
 /** A stride near n/φ that is coprime with n, so k·stride mod n visits every slot once. */

@@ -22,6 +22,31 @@ export interface LedgerEvent {
   detail?: string;
 }
 
+/**
+ * Receives every change the race explorer must be able to take back when it backtracks
+ * (explore/undo.ts). Installed on each table and on the machine only while a `concurrent` block
+ * is explored.
+ */
+export interface UndoLog {
+  /** After `table.set(i, …)` replaced (oldLo, oldHi). */
+  entry(table: TablePage, i: number, oldLo: number, oldHi: number): void;
+  /** Before the table's own fields change (history arrays, ledger state, events, links). */
+  table(table: TablePage): void;
+  /** Any other change, with the function that takes it back. */
+  push(revert: () => void): void;
+}
+
+/** The fields of a table `TablePage.capture` saves, with the function that restores them. */
+export interface TableFields {
+  freed: boolean;
+  constructed: boolean;
+  destructed: boolean;
+  parent: TablePage | undefined;
+  parentIndex: number;
+  name: string | undefined;
+  restore(): void;
+}
+
 /** One earlier content of a table, valid from `from` until the next version's `from`. */
 interface Version {
   from: number;
@@ -55,6 +80,8 @@ export class TablePage {
   parentIndex = -1;
   /** Allocated by a low-level statement under this name, if any. */
   name?: string;
+  /** Set while the race explorer records changes for backtracking. */
+  undo: UndoLog | undefined = undefined;
 
   constructor(
     /** Ledger id, unique in the run. */
@@ -100,11 +127,44 @@ export class TablePage {
    * (`Machine.touch`); this only keeps the used count.
    */
   set(i: number, lo: number, hi: number): void {
+    const oldLo = this.e[2 * i] ?? 0;
+    const oldHi = this.e[2 * i + 1] ?? 0;
+    this.revertEntry(i, lo, hi);
+    if (this.undo !== undefined) this.undo.entry(this, i, oldLo, oldHi);
+  }
+
+  /** Writes an entry without telling the undo log (the log's own rollback). */
+  revertEntry(i: number, lo: number, hi: number): void {
     const wasNone = this.e[2 * i] === 0 && this.e[2 * i + 1] === 0;
     const isNone = lo === 0 && hi === 0;
     this.e[2 * i] = lo;
     this.e[2 * i + 1] = hi;
     if (wasNone !== isNone) this.used += isNone ? -1 : 1;
+  }
+
+  /**
+   * Saves every field a statement may change besides entry values (which the undo log records
+   * one by one): the history arrays, the ledger state, the events, the links.
+   */
+  capture(): TableFields {
+    const { e, children, used, from, touchedStep, constructed, destructed, freed, freedAt, parent, parentIndex, name } = this;
+    const past = this.past.length;
+    const events = this.events.length;
+    return {
+      freed,
+      constructed,
+      destructed,
+      parent,
+      parentIndex,
+      name,
+      restore: () => {
+        Object.assign(this, { e, children, used, from, touchedStep, constructed, destructed, freed, freedAt, parent, parentIndex });
+        if (name === undefined) delete this.name;
+        else this.name = name;
+        this.past.length = past;
+        this.events.length = events;
+      },
+    };
   }
 
   /** Copies the arrays so that earlier steps keep the old content. */

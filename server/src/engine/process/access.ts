@@ -10,6 +10,7 @@ import { hex16 } from '../u64';
 import { handleFault, pageAt, vmaPermits, type Access, type Task } from './fault';
 import { reportMapped } from './mmap';
 import { taskOf } from './syscall';
+import { RunStop } from '../model/machine';
 
 const NAMES: Record<Access, string> = { read: 'read', write: 'write', exec: 'instruction fetch' };
 
@@ -56,6 +57,11 @@ export function execTouch(ctx: ExecContext, stmt: TouchStmt): Outcome {
   const access: Access = stmt.access?.text === 'write' ? 'write' : 'read';
   const page = ctx.machine.profile.pageSize;
   const first = start - (start % page);
+  // The step budget counts each page of a touch (run-api.ts Budget.steps).
+  const pages = (start + size - first + page - 1n) / page;
+  if (BigInt(ctx.machine.step) + pages > BigInt(ctx.machine.budget.steps)) {
+    throw new RunStop('budget', `touch of ${pages} pages would exceed the budget of ${ctx.machine.budget.steps} steps`);
+  }
   let count = 0;
   for (let va = first; va < start + size; va += page) {
     const reason = accessOne(task, va, access, access === 'write' ? 1n : undefined);

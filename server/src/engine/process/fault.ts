@@ -21,6 +21,7 @@ import {
   PMD,
   PTE,
   deposit,
+  geometry,
   isHugePmd,
   leafBits,
   pageProt,
@@ -30,6 +31,7 @@ import {
   splitHugePmd,
   type Slot,
 } from './pgtable';
+import { userPolicy } from './policy';
 import { VM_EXEC, VM_HUGEPAGE, VM_NOHUGEPAGE, VM_READ, VM_SHARED, VM_WRITE, type Vma } from './vma';
 
 export type Access = 'read' | 'write' | 'exec';
@@ -54,7 +56,7 @@ export interface Task {
 export function vmaPermits(machine: Machine, vma: Vma, access: Access): boolean {
   if (access === 'write') return (vma.flags & VM_WRITE) !== 0;
   if (access === 'exec') return (vma.flags & VM_EXEC) !== 0;
-  const readable = VM_READ | VM_WRITE | (machine.profile.family === 'x86' ? VM_EXEC : 0);
+  const readable = VM_READ | VM_WRITE | (userPolicy(machine).execImpliesRead ? VM_EXEC : 0);
   return (vma.flags & readable) !== 0;
 }
 
@@ -87,7 +89,7 @@ export function anonVmaPrepare(task: Task, vma: Vma): void {
 
 /** Bytes a PMD entry maps (HPAGE_PMD_SIZE). */
 export function pmdSize(machine: Machine): bigint {
-  return 1n << BigInt(machine.profile.levels[PMD]?.shift ?? 21);
+  return geometry(machine).pmdSize;
 }
 
 /**
@@ -155,7 +157,7 @@ function hugeWriteProtectFault(task: Task, vma: Vma, slot: Slot): TablePage | un
  * when the access may proceed (the PTE now maps a page it may use), or why it is SIGSEGV.
  */
 export function faultPte(task: Task, vma: Vma, table: TablePage, index: number, va: bigint, access: Access): string | undefined {
-  const { machine, memory } = task;
+  const { machine } = task;
   const codec = machine.profile.codec;
   const lo = table.lo(index);
   const hi = table.hi(index);

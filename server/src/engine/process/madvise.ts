@@ -179,6 +179,10 @@ function collapse(task: Task, vma: Vma, start: bigint, end: bigint): VmaResult {
   if ((vma.flags & VM_NOHUGEPAGE) !== 0) return fail(`the VMA at ${hex16(vma.start)} is MADV_NOHUGEPAGE`);
   if (!machine.profile.levels[PMD]?.leaf) return fail('this configuration has no PMD leaves');
   const size = pmdSize(machine);
+  // thp_vma_allowable_order without TVA_ENFORCE_SYSFS: an anon_vma and room for one aligned THP.
+  if (vma.anonVma === 0) return fail(`the VMA at ${hex16(vma.start)} has no anon_vma yet (nothing was written)`);
+  const lastHuge = vma.end - (vma.end % size) - size;
+  if (lastHuge < vma.start) return fail(`the VMA at ${hex16(vma.start)} cannot hold an aligned huge page`);
   const hstart = ((start + size - 1n) / size) * size;
   const hend = (end / size) * size;
   const codec = machine.profile.codec;

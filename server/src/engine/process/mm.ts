@@ -13,6 +13,7 @@ import type { Depth } from '../arch/profile';
 import { AddressSpace, type Machine } from '../model/machine';
 import type { TablePage } from '../model/table';
 import type { WalkOptions } from '../walk';
+import { userPolicy } from './policy';
 import { VmaTree } from './vma';
 
 export class Mm extends AddressSpace {
@@ -35,28 +36,12 @@ export class Mm extends AddressSpace {
   }
 }
 
-/** Whether the profile is one of the 32-bit three-level configurations with preallocated PMDs. */
-function preallocatedPmdSlots(machine: Machine): number[] {
-  const profile = machine.profile;
-  const pgd = profile.levels[0];
-  if (!pgd || profile.realLevels !== 3 || profile.vaBits !== 32) return [];
-  const shift = BigInt(pgd.shift);
-  if (profile.options.arch === 'x86_pae') {
-    // PREALLOCATED_PMDS = KERNEL_PGD_BOUNDARY: every PGD entry below PAGE_OFFSET.
-    const slots: number[] = [];
-    for (let i = 0; BigInt(i) << shift < profile.userEnd; i++) slots.push(i);
-    return slots;
-  }
-  // ARM LPAE: pmd_alloc(mm, pud, MODULES_VADDR), and MODULES_VADDR is where user space ends.
-  return [Number(profile.userEnd >> shift)];
-}
-
 /** mm_alloc + pgd_alloc: a new mm with its top-level table (and the arch's preallocations). */
 export function mmCreate(machine: Machine, name: string): Mm {
   const mm = new Mm(name, machine);
   machine.spaces.set(name, mm);
   mm.root = machine.allocTable(mm, 0);
-  for (const slot of preallocatedPmdSlots(machine)) {
+  for (const slot of userPolicy(machine).preallocatedPmds) {
     const pmd = machine.allocTable(mm, 3 as Depth);
     // preallocate_pmds / __pmd_alloc count each one: mm_inc_nr_pmds.
     machine.linkTable(mm.root, slot, pmd, true);
@@ -70,7 +55,7 @@ export function mmCreate(machine: Machine, name: string): Mm {
  * architectures anything still linked below the PGD is leaked, as in the kernel.
  */
 export function pgdFree(machine: Machine, mm: Mm): void {
-  for (const slot of preallocatedPmdSlots(machine)) {
+  for (const slot of userPolicy(machine).preallocatedPmds) {
     const pmd = mm.root.children?.[slot];
     if (!pmd) continue;
     machine.unlinkTable(mm.root, slot, true);

@@ -68,6 +68,8 @@ function mprotectFixup(task: Task, vma: Vma, start: bigint, end: bigint, flags: 
     changed: 0,
   };
   walkRange(task.machine, task.mm, start, end, changeProtOps, state, userWalk(task.machine, task.mm));
+  // Present pages now in a rwx VMA are mapped writable and executable: wx-mapping.
+  if (state.changed > 0 && (target.flags & VM_ACCESS_FLAGS) === VM_ACCESS_FLAGS) task.mappedWx ??= target;
   // An mlocked private read-only mapping made writable is populated for write at once.
   if ((old & (VM_WRITE | VM_SHARED | VM_LOCKED)) === VM_LOCKED && (flags & VM_WRITE) !== 0) mmPopulate(task, start, end);
   return state.changed;

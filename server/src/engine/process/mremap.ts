@@ -18,6 +18,7 @@ import { hex16 } from '../u64';
 import { pmdSize, type Task } from './fault';
 import { mmPopulate, reportMapped } from './mmap';
 import { deposit, indexOf, isHugePmd, pmdSlot, pteAlloc, splitHugePmd, withdraw, type Slot } from './pgtable';
+import { userPolicy } from './policy';
 import { taskOf } from './syscall';
 import { munmapRange } from './unmap';
 import { VM_LOCKED, VM_LOCKONFAULT, VM_SPECIAL, isAnonymous, type Vma } from './vma';
@@ -134,7 +135,7 @@ function moveVma(task: Task, vma: Vma, oldAddr: bigint, oldLen: bigint, newAddr:
 
 /** arch_supports_page_table_move: HAVE_MOVE_PMD/PUD (x86, arm64, riscv; not 32-bit ARM). */
 function canMoveTables(task: Task): boolean {
-  return task.machine.profile.options.arch !== 'arm_lpae';
+  return userPolicy(task.machine).movesTables;
 }
 
 /**

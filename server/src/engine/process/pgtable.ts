@@ -168,6 +168,25 @@ export function leafBits(machine: Machine): LeafBits {
   return bits;
 }
 
+/** BigInt constants of a profile that every user walk needs. */
+export interface UserGeometry {
+  pageShift: bigint;
+  /** HPAGE_PMD_SIZE. */
+  pmdSize: bigint;
+}
+
+const geometries = new WeakMap<object, UserGeometry>();
+
+export function geometry(machine: Machine): UserGeometry {
+  const profile = machine.profile;
+  let g = geometries.get(profile);
+  if (!g) {
+    g = { pageShift: BigInt(profile.pageShift), pmdSize: 1n << BigInt(profile.levels[PMD]?.shift ?? 21) };
+    geometries.set(profile, g);
+  }
+  return g;
+}
+
 /**
  * Whether shared writable mappings of this VMA start read-only so the first write can be
  * tracked (vma_wants_writenotify): regular files do, shmem does not.

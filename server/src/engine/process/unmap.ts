@@ -8,6 +8,7 @@ import { walkRange } from '../walk';
 import { zapOps, type ZapState } from '../walk-ops/zap-ops';
 import { pmdSize, type Task } from './fault';
 import { PTE, splitHugePmdAt, userWalk } from './pgtable';
+import { userPolicy } from './policy';
 import type { Vma } from './vma';
 
 const U64 = 1n << 64n;
@@ -25,7 +26,7 @@ export function zapRange(task: Task, start: bigint, end: bigint, options: { drop
  * away from the modules PMD that every LPAE PGD holds.
  */
 export function pgtablesCeiling(task: Task): bigint {
-  return task.machine.profile.options.arch === 'arm_lpae' ? task.machine.profile.userEnd : 0n;
+  return userPolicy(task.machine).pgtablesCeiling;
 }
 
 /**

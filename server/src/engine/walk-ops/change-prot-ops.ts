@@ -6,7 +6,7 @@
 
 import { ACTION_CONTINUE, type WalkOps } from '../walk';
 import type { Task } from '../process/fault';
-import { PMD, PTE, isHugePmd, leafBits, splitHugePmd } from '../process/pgtable';
+import { geometry, isHugePmd, leafBits, PTE, splitHugePmd } from '../process/pgtable';
 import { PG_ANON, PG_EXCLUSIVE } from '../process/memory';
 import type { TablePage } from '../model/table';
 import { VM_SHARED, VM_WRITE, type Vma } from '../process/vma';
@@ -36,7 +36,7 @@ function changePteRange(state: ChangeProtState, table: TablePage, start: bigint,
   const machine = state.task.machine;
   const codec = machine.profile.codec;
   const bits = leafBits(machine);
-  const shift = BigInt(machine.profile.pageShift);
+  const shift = geometry(machine).pageShift;
   const mask = BigInt(table.ptrs - 1);
   const first = Number((start >> shift) & mask);
   const last = Number(((end - 1n) >> shift) & mask);
@@ -87,12 +87,11 @@ export const changeProtOps: WalkOps<ChangeProtState> = {
     const machine = walk.machine;
     const slot = { table, index };
     if (isHugePmd(machine, slot)) {
-      const size = 1n << BigInt(machine.profile.levels[PMD]?.shift ?? 21);
+      const size = geometry(machine).pmdSize;
       if (start % size === 0n && end - start === size) {
         // change_huge_pmd on the whole huge PMD.
         const lo = table.lo(index);
         const hi = table.hi(index);
-        const codec = machine.profile.codec;
         let p = state.prot;
         if (state.tryWritable && (p & VM_WRITE) === 0 && canChangeWritable(state, lo, hi, leafBits(machine).pa(lo, hi))) p |= VM_WRITE;
         leafBits(machine).modify(lo, hi, p, true, out);

@@ -9,7 +9,7 @@
 
 import { ACTION_CONTINUE, type WalkOps } from '../walk';
 import type { Task } from '../process/fault';
-import { PTE, deposit, isHugePmd, leafBits, pmdSlot, pteAlloc } from '../process/pgtable';
+import { deposit, geometry, isHugePmd, leafBits, pmdSlot, PTE, pteAlloc } from '../process/pgtable';
 import { PG_ANON } from '../process/memory';
 import type { Mm } from '../process/mm';
 import type { TablePage } from '../model/table';
@@ -34,7 +34,7 @@ function copyPteRange(state: CopyRangeState, src: TablePage, dst: TablePage, sta
   const { machine, memory } = state.task;
   const codec = machine.profile.codec;
   const bits = leafBits(machine);
-  const shift = BigInt(machine.profile.pageShift);
+  const shift = geometry(machine).pageShift;
   const mask = BigInt(src.ptrs - 1);
   const first = Number((start >> shift) & mask);
   const last = Number(((end - 1n) >> shift) & mask);

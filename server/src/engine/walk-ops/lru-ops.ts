@@ -11,7 +11,7 @@
 
 import { ACTION_CONTINUE, type WalkOps } from '../walk';
 import type { Task } from '../process/fault';
-import { PMD, PTE, isHugePmd, leafBits, splitHugePmd } from '../process/pgtable';
+import { geometry, isHugePmd, leafBits, PTE, splitHugePmd } from '../process/pgtable';
 import { PG_ANON } from '../process/memory';
 import type { TablePage } from '../model/table';
 import { VM_EXEC, VM_READ, VM_WRITE, type Vma } from '../process/vma';
@@ -41,7 +41,7 @@ function lruPteRange(state: LruState, table: TablePage, start: bigint, end: bigi
   const { machine, memory } = task;
   const codec = machine.profile.codec;
   const bits = leafBits(machine);
-  const shift = BigInt(machine.profile.pageShift);
+  const shift = geometry(machine).pageShift;
   const mask = BigInt(table.ptrs - 1);
   const first = Number((start >> shift) & mask);
   const last = Number(((end - 1n) >> shift) & mask);
@@ -83,7 +83,7 @@ export const lruOps: WalkOps<LruState> = {
     const machine = walk.machine;
     const slot = { table, index };
     if (isHugePmd(machine, slot)) {
-      const size = 1n << BigInt(machine.profile.levels[PMD]?.shift ?? 21);
+      const size = geometry(machine).pmdSize;
       const lo = table.lo(index);
       const hi = table.hi(index);
       const pa = machine.profile.codec.address(lo, hi);

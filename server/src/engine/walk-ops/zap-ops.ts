@@ -9,7 +9,7 @@
 
 import { ACTION_CONTINUE, type WalkOps } from '../walk';
 import type { Task } from '../process/fault';
-import { PMD, PTE, isHugePmd, leafBits, splitHugePmd, zapDeposited } from '../process/pgtable';
+import { geometry, isHugePmd, leafBits, PTE, splitHugePmd, zapDeposited } from '../process/pgtable';
 import type { TablePage } from '../model/table';
 
 export interface ZapState {
@@ -26,7 +26,7 @@ function zapPteRange(state: ZapState, pmdTable: TablePage, pmdIndex: number, tab
   const { machine, memory } = state.task;
   const codec = machine.profile.codec;
   const bits = leafBits(machine);
-  const shift = BigInt(machine.profile.pageShift);
+  const shift = geometry(machine).pageShift;
   const mask = BigInt(table.ptrs - 1);
   const first = Number((start >> shift) & mask);
   const last = Number(((end - 1n) >> shift) & mask);
@@ -78,7 +78,7 @@ export const zapOps: WalkOps<ZapState> = {
     const state = walk.state;
     const machine = walk.machine;
     const slot = { table, index };
-    const size = 1n << BigInt(machine.profile.levels[PMD]?.shift ?? 21);
+    const size = geometry(machine).pmdSize;
     const whole = start % size === 0n && end - start === size;
     if (isHugePmd(machine, slot)) {
       if (whole) {
