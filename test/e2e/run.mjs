@@ -44,15 +44,18 @@ async function command(title) {
   await page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: WAIT });
 }
 
-/** Opens a workspace file through Quick Open and waits for its editor tab. */
-async function openFile(name) {
+/**
+ * Opens a workspace file through Quick Open by its path relative to the workspace (a path
+ * matches one file only, so results arriving late cannot change the pick).
+ */
+async function openFile(path) {
+  const name = path.split('/').pop();
   await page.keyboard.press('Control+P');
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible', timeout: WAIT });
-  await input.fill(name);
-  const row = page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first();
-  await row.waitFor({ timeout: WAIT });
-  await row.click();
+  await input.fill(path);
+  await page.locator('.quick-input-list .monaco-list-row.focused', { hasText: name }).waitFor({ timeout: WAIT });
+  await page.keyboard.press('Enter');
   await page.locator('.tab.active', { hasText: name }).waitFor({ timeout: WAIT });
   await page.locator('.monaco-editor .view-lines').first().waitFor({ timeout: WAIT });
 }
@@ -122,7 +125,7 @@ describe('ptscn in a real VS Code', { timeout: 15 * 60_000 }, () => {
   });
 
   check('activates on a .ptscn file and colours its syntax', async () => {
-    await openFile('wx.ptscn');
+    await openFile('e2e-fixtures/wx.ptscn');
     await page.locator('#status\\.editor\\.mode', { hasText: 'PTScn' }).waitFor({ timeout: WAIT });
     await page.locator('.codelens-decoration a', { hasText: 'Run' }).first().waitFor({ timeout: WAIT });
     const classes = await page
@@ -148,7 +151,7 @@ describe('ptscn in a real VS Code', { timeout: 15 * 60_000 }, () => {
   });
 
   check('shows static problems as squiggles and in the Problems panel with their codes', async () => {
-    await openFile('bad.ptscn');
+    await openFile('e2e-fixtures/bad.ptscn');
     await page.locator('.squiggly-error').first().waitFor({ timeout: WAIT });
     await command('View: Focus Problems');
     const rows = page.locator('.markers-panel .monaco-list-row');
@@ -193,7 +196,7 @@ describe('ptscn in a real VS Code', { timeout: 15 * 60_000 }, () => {
   });
 
   check('opens the inspector from the Run lens', async () => {
-    await openFile('wx.ptscn');
+    await openFile('e2e-fixtures/wx.ptscn');
     const run = page.locator('.codelens-decoration a', { hasText: 'Run' }).first();
     await run.waitFor({ timeout: WAIT });
     await run.click();

@@ -182,6 +182,12 @@ class Runner {
             yield;
           } else {
             entered = processModule.enter(this.ctx, stmt.name);
+            // A block that cannot run (its process has exited) says so at its head.
+            if ('kind' in entered) {
+              const refused = entered;
+              this.step({ ...stmt, span: head, result: undefined }, stmt.name.text, () => refused);
+              yield;
+            }
           }
           if (!entered || 'kind' in entered) break;
           this.ctx.space = entered;

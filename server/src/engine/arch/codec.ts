@@ -258,6 +258,21 @@ export const arm64Codec: DescriptorCodec = {
   ],
 };
 
+// 32-bit ARM with LPAE shares the long-descriptor bits of arm64 but has its own swap-entry
+// layout (arch/arm/include/asm/pgtable.h: __SWP_TYPE_SHIFT 2, 5 type bits, offset from bit 7).
+const ARM_LPAE_GUARD = (31n << 2n) | (4n << 7n);
+
+export const armLpaeCodec: DescriptorCodec = {
+  ...arm64Codec,
+  markerEntry() {
+    return ARM_LPAE_GUARD;
+  },
+  isMarker(lo, hi) {
+    const [l, h] = halves(ARM_LPAE_GUARD);
+    return lo === l && hi === h;
+  },
+};
+
 /** arm64 pte_present_invalid(): PTE_PRESENT_INVALID set with PTE_VALID clear. */
 function presentInvalid(lo: number): boolean {
   return (lo & 1) === 0 && (lo & (1 << A.NG)) !== 0;

@@ -5,7 +5,7 @@
 // architectures reads it from here instead of branching on the architecture name elsewhere.
 
 import type { LevelName } from '../program';
-import { arm64Codec, riscvCodec, x86Codec, type DescriptorCodec } from './codec';
+import { arm64Codec, armLpaeCodec, riscvCodec, x86Codec, type DescriptorCodec } from './codec';
 
 export type Family = 'x86' | 'arm64' | 'riscv' | 'arm';
 
@@ -480,7 +480,7 @@ function pae32Profile(arch: 'x86_pae' | 'arm_lpae'): ArchProfile {
     pgdBytes: 32,
     tableBytes: (depth) => (depth === 0 ? 32 : 4096),
     ptdumpFormat: x86 ? 'x86' : 'none',
-    codec: x86 ? x86Codec : arm64Codec,
+    codec: x86 ? x86Codec : armLpaeCodec,
   };
 }
 
