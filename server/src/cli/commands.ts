@@ -2,6 +2,7 @@
 // `accounting`) is a new file exporting a CliCommand and one line here.
 
 import type { CliCommand } from './command';
+import { createAccountingCommand } from './accounting-command';
 import { createRunCommand } from './run-command';
 
-export const COMMANDS: readonly CliCommand[] = [createRunCommand()];
+export const COMMANDS: readonly CliCommand[] = [createRunCommand(), createAccountingCommand()];

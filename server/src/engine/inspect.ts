@@ -8,6 +8,7 @@
 import { decodeBits } from './arch/codec';
 import { levelIndices, type ArchProfile, type Depth } from './arch/profile';
 import type { Exploration, ExploredTable } from './exec/modules';
+import type { Binding } from './exec/context';
 import { tablesAtStep } from './explore/index';
 import { ptdumpText } from './kernel/ptdump';
 import type { AddressSpace, Counters, Machine } from './model/machine';
@@ -69,6 +70,12 @@ export interface EntryInfo {
   pa?: string;
 }
 
+/** A name's binding as hovers show it. */
+export type NameValue =
+  | { kind: 'value'; value: bigint; span: Span; step: number }
+  | { kind: 'table'; tableId: number; span: Span; step: number }
+  | { kind: 'page'; pa: number; span: Span; step: number };
+
 export interface AddressInfo {
   va: string;
   indices: { level: string; index: number; folded: boolean }[];
@@ -85,7 +92,29 @@ export class RunState {
   constructor(
     private readonly machine: Machine,
     readonly explorations: Exploration[],
+    private readonly bindingLog: readonly { name: string; step: number; binding: Binding }[] = [],
   ) {}
+
+  /**
+   * What each name was bound to after `step`: numbers as their value, table pages as their
+   * ledger id, pages from alloc_pgtable_page as their physical address.
+   */
+  bindingsAt(step: number): Map<string, NameValue> {
+    const out = new Map<string, NameValue>();
+    for (const entry of this.bindingLog) {
+      if (entry.step > step) break;
+      const b = entry.binding;
+      out.set(
+        entry.name,
+        b.kind === 'value'
+          ? { kind: 'value', value: b.value, span: b.span, step: entry.step }
+          : b.kind === 'table'
+            ? { kind: 'table', tableId: b.table.id, span: b.span, step: entry.step }
+            : { kind: 'page', pa: b.pa, span: b.span, step: entry.step },
+      );
+    }
+    return out;
+  }
 
   get profile(): ArchProfile {
     return this.machine.profile;

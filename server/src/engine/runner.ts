@@ -116,7 +116,7 @@ export function* runScenarioSteps(scenario: Scenario, options: RunOptions = {}):
     outputs: machine.outputs,
     stats: { steps: machine.steps.length + runner.explorerSteps, schedules: runner.schedules, states: runner.states },
     ok: !findings.some((f) => f.severity === 'error'),
-    state: new RunState(machine, runner.explorations),
+    state: new RunState(machine, runner.explorations, ctx.bindingLog),
   };
   if (stopped) run.stopped = stopped;
   return run;

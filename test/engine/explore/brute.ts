@@ -3,11 +3,11 @@
 
 import type { ExecContext } from '../../../server/src/engine/exec/context';
 import type { ConcurrentBlock } from '../../../server/src/engine/program';
-import { exploreModule } from '../../../server/src/engine/explore/index';
+import { exploreModule, initialState } from '../../../server/src/engine/explore/index';
 import { compileBlock, type Thread } from '../../../server/src/engine/explore/compile';
 import { stateKey, World, type State } from '../../../server/src/engine/explore/model';
-import { search } from '../../../server/src/engine/explore/search';
-import { exec, startThread, type RaceKind } from '../../../server/src/engine/explore/steps';
+import { emptyResult, search } from '../../../server/src/engine/explore/search';
+import { exec, type RaceKind } from '../../../server/src/engine/explore/steps';
 
 export interface Enumeration {
   /** Keys of the final states (every thread finished, no violation on the way). */
@@ -23,16 +23,25 @@ export interface Captured {
   s0: State;
 }
 
-/** Runs `fn` with the explorer's inputs captured at the start of the first `concurrent` block. */
-export function capture(fn: () => void): Captured {
+/**
+ * Runs `fn`; at the start of the first `concurrent` block, with the machine as the block finds
+ * it, calls `inspect` with the explorer's inputs and then puts the machine back, so the block
+ * runs as usual. Returns what `inspect` returned.
+ */
+export function capture<T>(fn: () => void, inspect: (c: Captured) => T): T {
   const original = exploreModule.explore;
-  let captured: Captured | undefined;
+  let value: { v: T } | undefined;
   exploreModule.explore = (ctx: ExecContext, block: ConcurrentBlock) => {
-    if (!captured) {
-      const world = new World(ctx.machine, ctx.machine.profile);
-      const threads = compileBlock(ctx, world, block, []);
-      const s0: State = { mem: new Map(), freed: [], locks: world.locks.map(() => ({ writer: -1, readers: [], queue: [] })), keys: 0, threads: threads.map(startThread) };
-      captured = { world, threads, s0 };
+    if (!value) {
+      const world = new World(ctx.machine, ctx);
+      const threads = compileBlock(ctx, world, block);
+      world.journal.attach(ctx.machine);
+      try {
+        value = { v: inspect({ world, threads, s0: initialState(world, threads) }) };
+        world.journal.undo(0);
+      } finally {
+        world.journal.detach(ctx.machine);
+      }
     }
     return original(ctx, block);
   };
@@ -41,15 +50,17 @@ export function capture(fn: () => void): Captured {
   } finally {
     exploreModule.explore = original;
   }
-  if (!captured) throw new Error('no concurrent block ran');
-  return captured;
+  if (!value) throw new Error('no concurrent block ran');
+  return value.v;
 }
 
 /** Every schedule, depth first, with nothing merged. */
 export function enumerate({ world, threads, s0 }: Captured, limit = 2_000_000): Enumeration {
   const result: Enumeration = { finals: new Set(), shortest: new Map(), schedules: 0 };
+  const journal = world.journal;
   const visit = (s: State, depth: number): void => {
     let moved = false;
+    const mark = journal.length;
     for (let tid = 0; tid < s.threads.length; tid++) {
       const out = exec(world, threads, s, tid, false);
       if (!out) continue;
@@ -58,13 +69,12 @@ export function enumerate({ world, threads, s0 }: Captured, limit = 2_000_000): 
         result.schedules++;
         const best = result.shortest.get(out.violation.kind);
         if (best === undefined || depth + 1 < best) result.shortest.set(out.violation.kind, depth + 1);
-        continue;
-      }
-      visit(out.s, depth + 1);
+      } else visit(out.s, depth + 1);
+      journal.undo(mark);
     }
     if (!moved) {
       result.schedules++;
-      result.finals.add(stateKey(s));
+      result.finals.add(stateKey(world, s));
     }
     if (result.schedules > limit) throw new Error('model too large to enumerate');
   };
@@ -75,6 +85,7 @@ export function enumerate({ world, threads, s0 }: Captured, limit = 2_000_000): 
 /** The explorer's own final states, through its test hook. */
 export function reducedFinals({ world, threads, s0 }: Captured): { finals: Set<string>; states: number } {
   const finals = new Set<string>();
-  const result = search(world, threads, s0, { states: 1e9, schedules: 1e9, onFinal: (s) => finals.add(stateKey(s)) });
+  const result = emptyResult();
+  search(world, threads, s0, { states: 1e9, schedules: 1e9, onFinal: (s) => finals.add(stateKey(world, s)) }, result);
   return { finals, states: result.states };
 }

@@ -348,11 +348,12 @@ describe('the reduction keeps every outcome, and the schedule is the shortest', 
   for (const [name, text] of small) {
     it(name, () => {
       let result: TextRun | undefined;
-      const captured = capture(() => {
-        result = run(text);
-      });
-      const brute = enumerate(captured);
-      const reduced = reducedFinals(captured);
+      const { brute, reduced } = capture(
+        () => {
+          result = run(text);
+        },
+        (captured) => ({ brute: enumerate(captured), reduced: reducedFinals(captured) }),
+      );
       assert.deepEqual([...reduced.finals].sort(), [...brute.finals].sort(), 'the same final states');
       assert.ok(reduced.states <= 1 + brute.schedules * 20);
       const scenario = only(result as TextRun);

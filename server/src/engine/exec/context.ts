@@ -58,8 +58,12 @@ export class ExecContext {
     this.space = machine.kernel;
   }
 
+  /** Every binding made during the run, in order, with the step that made it (for hovers). */
+  readonly bindingLog: { name: string; step: number; binding: Binding }[] = [];
+
   bind(name: string, binding: Binding): void {
     this.names.set(name, binding);
+    this.bindingLog.push({ name, step: this.machine.step, binding });
   }
 
   lookup(name: string, span: Span): Binding {

@@ -2,77 +2,112 @@
 // schedule under sequential consistency, reports each kind of race with its shortest schedule,
 // then leaves the machine in the state of one canonical schedule.
 //
-// Decisions where the spec is silent (docs/explorer.md has the full list):
+// Decisions where the spec is silent (README.md has the full list):
 // - The kernel state after the block is that of the canonical schedule: the lowest-numbered
 //   thread that can run always runs next, so threads run in order unless one waits for a lock.
+//   Only that schedule's findings (a kernel statement's own, `=> RESULT`) are reported; what
+//   statements report in other schedules is taken back with them.
 // - Each block starts with every lock free and every static key off (DEFINE_STATIC_KEY_FALSE).
 // - After a violating step a schedule is not continued (the kernel has already gone wrong).
 // - `schedules` counts the ends of explored schedules: a final state, a violation, or a state
 //   already explored along another schedule (whose continuations are not explored again).
 
-import type { ExecContext } from '../exec/context';
 import type { Counterexample, CounterexampleStep, ExploredTable, Exploration, ExploreModule } from '../exec/modules';
 import { ok, errno } from '../exec/outcome';
 import type { Finding, Related } from '../findings';
-import type { Machine } from '../model/machine';
-import type { ConcurrentBlock, Span } from '../program';
+import { RunStop } from '../model/machine';
+import type { TablePage } from '../model/table';
+import type { Span } from '../program';
 import { hex16 } from '../u64';
-import { compileBlock, type Skipped, type Thread } from './compile';
-import { startThread, type RaceKind, type StepOut } from './steps';
-import { canonical, reaches, replay, search, shorter, type SearchResult } from './search';
+import { compileBlock, type Thread } from './compile';
 import { World, type State } from './model';
+import { canonical, emptyResult, reaches, replay, search, shorter, type SearchResult } from './search';
+import { startThread, type RaceKind } from './steps';
 
-/** States the breadth-first search for a shorter counterexample may visit. */
+/** States the search for a shorter counterexample may store. */
 const SHORTEST_CAP = 200_000;
 
 /** The race findings of each exploration, so `expect race` can mark them expected. */
 const raceFindings = new WeakMap<Exploration, Map<string, Finding>>();
 
+/** The state every thread starts from, the machine as it is. */
+export function initialState(world: World, threads: readonly Thread[]): State {
+  return { mem: world.memKeys.current(), depth: 0, locks: world.locks.map(() => ({ writer: -1, readers: [], queue: [] })), keys: 0, threads: threads.map(startThread) };
+}
+
 export const exploreModule: ExploreModule = {
   explore(ctx, block) {
     const machine = ctx.machine;
-    const world = new World(machine, machine.profile);
-    const skipped: Skipped[] = [];
-    const threads = compileBlock(ctx, world, block, skipped);
-    for (const s of skipped) {
-      machine.report('statement-failed', 'warning', `\`${s.text}\` inside a thread is not explored step by step yet; the explorer skips it`, { span: s.span });
-    }
-    const s0: State = { mem: new Map(), freed: [], locks: world.locks.map(() => ({ writer: -1, readers: [], queue: [] })), keys: 0, threads: threads.map(startThread) };
-    const result = search(world, threads, s0, { states: machine.budget.states, schedules: machine.budget.schedules, shouldStop: ctx.shouldStop });
-    for (const out of result.misuses.values()) machine.report('statement-failed', 'warning', out.misuse ?? '', { span: out.span });
-
+    const world = new World(machine, ctx);
+    const threads = compileBlock(ctx, world, block);
+    const result = emptyResult();
     const exploration: Exploration = {
       span: block.span,
-      schedules: result.schedules,
-      states: result.states,
-      races: [...result.witnesses.keys()],
-      complete: result.complete,
+      schedules: 0,
+      states: 0,
+      races: [],
+      complete: false,
       summary: '',
-      transitions: result.transitions,
+      transitions: 0,
       threads: threads.map((t) => t.name),
       counterexamples: [],
     };
-    const findings = new Map<string, Finding>();
-    for (const witness of result.witnesses.values()) {
-      let tids = reaches(world, threads, s0, witness.tids, witness.kind) ? witness.tids : witness.raw;
-      const found = shorter(world, threads, s0, witness.kind, tids.length, Math.min(SHORTEST_CAP, machine.budget.states));
-      if (found) tids = found;
-      const cx = counterexample(world, threads, s0, witness.kind, tids, found !== undefined);
-      if (!cx) continue;
-      exploration.counterexamples?.push(cx);
-      findings.set(witness.kind, machine.report('race', 'error', `${cx.kind}: ${cx.message}`, { span: cx.span, related: related(machine, cx) }));
-    }
-    raceFindings.set(exploration, findings);
-
-    if (!result.complete) {
-      const what = result.stoppedBy === 'schedules' ? `${machine.budget.schedules} schedules` : `${machine.budget.states} states`;
-      machine.report('resource-limit', 'error', `the exploration would go beyond ${what}; it stopped after ${result.states} states and ${result.schedules} schedules, so it proves nothing about the rest (raise the budget in settings or with --budget)`, { span: block.keyword.span });
-    }
-
+    const counts = (): void => {
+      exploration.schedules = result.schedules;
+      exploration.states = result.states;
+      exploration.transitions = result.transitions;
+      exploration.complete = result.complete;
+    };
+    world.journal.attach(machine);
     const saved = machine.span;
-    applyCanonical(machine, world, canonical(world, threads, s0));
-    machine.span = saved;
+    try {
+      const s0 = initialState(world, threads);
+      try {
+        search(world, threads, s0, { states: machine.budget.states, schedules: machine.budget.schedules, shouldStop: ctx.shouldStop }, result);
+      } catch (e) {
+        if (e instanceof RunStop) {
+          // Budgets and cancellation stop the scenario here (spec §10), with the machine as it
+          // was before the block and what the exploration counted in the result.
+          world.journal.undo(0);
+          machine.span = block.span;
+          result.complete = false;
+          counts();
+          exploration.summary = `stopped after ${result.states} states and ${result.schedules} schedules`;
+          e.exploration = exploration;
+        }
+        throw e;
+      }
+      counts();
+      exploration.races = [...result.witnesses.keys()];
+      for (const out of result.misuses.values()) machine.report('statement-failed', 'warning', out.misuse ?? '', { span: out.span });
 
+      const findings = new Map<string, Finding>();
+      for (const witness of result.witnesses.values()) {
+        let tids = reaches(world, threads, s0, witness.tids, witness.kind) ? witness.tids : witness.raw;
+        const found = shorter(world, threads, s0, witness.kind, tids.length, Math.min(SHORTEST_CAP, machine.budget.states));
+        if (found.path) tids = found.path;
+        const cx = counterexample(world, threads, s0, witness.kind, tids, found.proven);
+        if (!cx) continue;
+        exploration.counterexamples?.push(cx);
+        findings.set(witness.kind, machine.report('race', 'error', `${cx.kind}: ${cx.message}`, { span: cx.span, related: related(cx) }));
+      }
+      raceFindings.set(exploration, findings);
+
+      // The machine after the block: the canonical schedule, with its statements' own findings.
+      for (const out of canonical(world, threads, s0)) {
+        const run = out.kernel;
+        if (run?.outcome) ctx.settle?.(run.stmt, run.outcome, run.fresh);
+      }
+    } catch (e) {
+      if (e instanceof RunStop && !e.exploration) {
+        counts();
+        e.exploration = exploration;
+      }
+      throw e;
+    } finally {
+      world.journal.detach(machine);
+    }
+    machine.span = saved;
     exploration.summary = summary(result, exploration);
     machine.output('explore', outputText(exploration, result));
     return exploration;
@@ -84,7 +119,7 @@ export const exploreModule: ExploreModule = {
     const kind = stmt.race.text;
     const counts = `${last.states} states, ${last.schedules} schedules`;
     if (kind === 'none') {
-      if (last.races.length === 0) return ok(last.complete ? `holds: no race is reachable (${counts})` : `not proven: the exploration was cut short (${counts})`);
+      if (last.races.length === 0) return ok(`holds: no race is reachable (${counts})`);
       const first = raceFindings.get(last)?.values().next().value;
       machine.report('expectation-failed', 'error', `expected no race, but ${last.races.join(' and ')} ${last.races.length === 1 ? 'is' : 'are'} reachable`, {
         span: stmt.span,
@@ -98,61 +133,70 @@ export const exploreModule: ExploreModule = {
       if (finding.severity === 'error' || finding.severity === 'warning') finding.severity = 'information';
       return ok(`holds: ${kind} is reachable`);
     }
-    const cut = last.complete ? '' : ' (the exploration was cut short by its budget)';
-    machine.report('expectation-failed', 'error', `expected a ${kind} race, but none is reachable in ${counts}${cut}`, { span: stmt.span });
+    machine.report('expectation-failed', 'error', `expected a ${kind} race, but none is reachable in ${counts}`, { span: stmt.span });
     return ok(`does not hold: no ${kind}`);
   },
 };
 
 /** Replays a schedule with descriptions and builds what the inspector shows. */
 function counterexample(world: World, threads: readonly Thread[], s0: State, kind: RaceKind, tids: number[], shortest: boolean): Counterexample | undefined {
+  const journal = world.journal;
+  const mark = journal.length;
   const outs = replay(world, threads, s0, tids, true);
   const last = outs[outs.length - 1];
   const violation = last?.violation;
-  if (!last || !violation || violation.kind !== kind) return undefined;
-  const touched = new Set<number>();
-  for (const out of outs) for (const t of out.tables) touched.add(t);
-  const tables: ExploredTable[] = [...touched].sort((a, b) => a - b).map((t) => tableView(world, s0, t));
+  // Every table the schedule touches, with where it sits (known now, while it is linked).
+  const seen = new Map<TablePage, { createdAt?: number; va: string }>();
+  const note = (table: TablePage, createdAt?: number): void => {
+    if (seen.has(table)) return;
+    const u = world.entryUnits(table, 0);
+    seen.set(table, { ...(createdAt !== undefined ? { createdAt } : {}), va: u === undefined ? '?' : hex16(BigInt(u) << 12n) });
+  };
+  outs.forEach((out, k) => {
+    for (const t of out.allocated ?? []) note(t, k + 1);
+    for (const t of out.tables) note(t);
+  });
   const steps: CounterexampleStep[] = outs.map((out, k) => ({
     index: k + 1,
     thread: threads[out.tid]?.name ?? '?',
     span: out.span,
     action: out.text,
-    changes: out.effects.flatMap((e) =>
-      e.k === 'write' ? [{ table: world.tables[e.t]?.page.id ?? -1, index: e.i, before: hex16(join(e.blo, e.bhi)), after: hex16(join(e.lo, e.hi)) }] : [],
-    ),
-    freed: out.effects.flatMap((e) => (e.k === 'free' ? [world.tables[e.t]?.page.id ?? -1] : [])),
-    touched: out.tables.map((t) => world.tables[t]?.page.id ?? -1),
+    changes: (out.changes ?? []).map((c) => ({ table: c.table.id, index: c.index, before: hex16(c.before), after: hex16(c.after) })),
+    freed: (out.freed ?? []).map((t) => t.id),
+    touched: out.tables.map((t) => t.id),
   }));
+  journal.undo(mark);
+  if (!last || !violation || violation.kind !== kind) return undefined;
+  // The tables as they were when the block began (the machine is back there).
+  const tables: ExploredTable[] = [...seen.entries()]
+    .sort((a, b) => a[0].id - b[0].id)
+    .map(([table, info]) => {
+      const entries: { index: number; value: string }[] = [];
+      if (info.createdAt === undefined) {
+        for (let i = 0; i < table.ptrs; i++) {
+          const v = table.value(i);
+          if (v !== 0n) entries.push({ index: i, value: hex16(v) });
+        }
+      }
+      const view: ExploredTable = {
+        id: table.id,
+        level: world.profile.levels[table.depth]?.name ?? '?',
+        va: info.va,
+        pa: '0x' + table.pa.toString(16),
+        freed: info.createdAt === undefined && table.freed,
+        entries,
+      };
+      if (info.createdAt !== undefined) view.createdAt = info.createdAt;
+      return view;
+    });
   return { kind, message: violation.message, span: violation.span, shortest, tables, steps };
-}
-
-function join(lo: number, hi: number): bigint {
-  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
-}
-
-function tableView(world: World, s: State, t: number): ExploredTable {
-  const table = world.tables[t];
-  const entries: { index: number; value: string }[] = [];
-  for (let i = 0; i < (table?.ptrs ?? 0); i++) {
-    const [lo, hi] = world.entry(s, t, i);
-    if (lo !== 0 || hi !== 0) entries.push({ index: i, value: hex16(join(lo, hi)) });
-  }
-  return {
-    id: table?.page.id ?? -1,
-    level: world.profile.levels[table?.depth ?? 0]?.name ?? '?',
-    va: hex16(world.vaOf(t, 0)),
-    pa: '0x' + (table?.page.pa ?? 0).toString(16),
-    freed: s.freed.includes(t),
-    entries,
-  };
 }
 
 /**
  * The schedule as related information: one item per run of steps a thread made on one
  * statement (a walk is hundreds of loads), each saying what the last of them did.
  */
-function related(machine: Machine, cx: Counterexample): Related[] {
+function related(cx: Counterexample): Related[] {
   const out: Related[] = [];
   const steps = cx.steps;
   for (let k = 0; k < steps.length; ) {
@@ -165,42 +209,19 @@ function related(machine: Machine, cx: Counterexample): Related[] {
     out.push({ span: first.span, message: `${where}: ${first.thread}: ${many}${lastStep.action}` });
     k = j + 1;
   }
-  void machine;
   return out;
-}
-
-/** Puts the canonical schedule's writes, frees and flushes on the machine. */
-function applyCanonical(machine: Machine, world: World, outs: StepOut[]): void {
-  for (const out of outs) {
-    machine.span = out.span;
-    for (const e of out.effects) {
-      if (e.k === 'flush') {
-        machine.flushTlb();
-        continue;
-      }
-      const page = world.tables[e.t]?.page;
-      if (!page || page.freed) continue;
-      if (e.k === 'free') {
-        machine.freeTable(page);
-        continue;
-      }
-      if (e.lo === 0 && e.hi === 0 && page.children?.[e.i]) machine.unlinkTable(page, e.i, false);
-      else machine.writeEntry(page, e.i, e.lo, e.hi);
-    }
-  }
 }
 
 function summary(result: SearchResult, exploration: Exploration): string {
   const counts = `${result.states} states, ${result.schedules} schedules`;
-  const cut = result.complete ? '' : ' (cut short by the budget)';
-  if (exploration.races.length === 0) return `no race in ${counts}${cut}`;
+  if (exploration.races.length === 0) return `no race in ${counts}`;
   const found = (exploration.counterexamples ?? []).map((cx) => `${cx.kind} (shortest schedule: ${cx.steps.length} steps)`);
-  return `${found.join(', ')} in ${counts}${cut}`;
+  return `${found.join(', ')} in ${counts}`;
 }
 
 function outputText(exploration: Exploration, result: SearchResult): string {
-  const lines = [`explored ${result.states} states and ${result.schedules} schedules of ${exploration.threads?.join(', ')}${result.complete ? '' : ' (incomplete: budget)'}`];
-  if (exploration.races.length === 0) lines.push(result.complete ? 'no use-after-free, lost update or deadlock is reachable' : 'no race found before the budget ran out');
+  const lines = [`explored ${result.states} states and ${result.schedules} schedules of ${exploration.threads?.join(', ')}`];
+  if (exploration.races.length === 0) lines.push('no use-after-free, lost update or deadlock is reachable');
   for (const cx of exploration.counterexamples ?? []) {
     lines.push(`${cx.kind}: ${cx.message}`);
     lines.push(`${cx.shortest ? 'shortest' : 'short'} schedule (${cx.steps.length} steps):`);
@@ -225,7 +246,7 @@ export function tablesAtStep(cx: Counterexample, step: number): ExploredTable[] 
       if (t) t.freed = true;
     }
   }
-  return [...tables.values()];
+  return [...tables.values()].filter((t) => t.createdAt === undefined || t.createdAt <= step);
 }
 
 export type { Span };

@@ -1,33 +1,56 @@
-// One atomic step of one thread: what each instruction does to the explorer's state.
+// One atomic step of one thread: what each instruction does, on the scenario's machine.
 //
-// The step semantics follow the kernel code they model (see docs in index.ts):
+// The step semantics follow the kernel code they model (see README.md):
 // - a ptdump walk loads one entry per step (READ_ONCE(*pXdp)); the first load from a table is
 //   its dereference, and a load from a table that has been freed is a use-after-free;
 // - pud_free_pmd_page / pmd_free_pte_page run the arm64 helpers of each variant step by step;
 // - locks are rw-semaphores with a FIFO wait queue: a reader queues behind a waiting writer,
-//   unlock hands the lock to the head of the queue (all queued readers together).
+//   unlock hands the lock to the head of the queue (all queued readers together);
+// - any other kernel statement runs its own handler as one step.
+//
+// Every change goes through Machine (writeEntry, unlinkTable, freeTable, flushTlb), so the
+// ledger and counters see it; the undo log (undo.ts) records it for backtracking.
 
+import { EvalError } from '../exec/context';
+import type { Outcome } from '../exec/outcome';
+import { execPgtableAlloc, execPgtableCtor, execPgtableFree, execPopulate } from '../exec/table-statements';
+import type { Finding } from '../findings';
+import { execSetDirectMap, execSetMemory, execSetMemoryValid } from '../kernel/pageattr';
+import { execAllocPgtablePage, execFreePgtablePage } from '../kernel/pgtable-pages';
+import { execCheckWx, execMap, execPtdump, execUnmap, execVfree, execVmalloc } from '../kernel/statements';
+import type { TablePage } from '../model/table';
 import type { Span } from '../program';
 import { hex16 } from '../u64';
-import type { Instr, Thread } from './compile';
-import { FREE, KEY_READ, KEY_WRITE, LOCK, READ, WRITE, objectAccess, slotAccess, type Access } from './footprint';
-import { SLOTS, isFreed, type Frame, type LockState, type Micro, type Reg, type State, type ThreadState, type World } from './model';
+import type { Instr, KernelStmtInThread, Thread } from './compile';
+import { FREE, KEY_READ, KEY_WRITE, LOCK, MACHINE, READ, WRITE, objectAccess, slotAccess, type Access } from './footprint';
+import { entryUnits, type Frame, type LockState, type Micro, type Reg, type State, type ThreadState, type World } from './model';
 
 export type RaceKind = 'use_after_free' | 'lost_update' | 'deadlock';
 
 export const RACE_KINDS: readonly RaceKind[] = ['use_after_free', 'lost_update', 'deadlock'];
-
-/** A change a step made, for the canonical schedule and the inspector. */
-export type Effect =
-  | { k: 'write'; t: number; i: number; lo: number; hi: number; blo: number; bhi: number }
-  | { k: 'free'; t: number }
-  | { k: 'flush' };
 
 export interface Violation {
   kind: RaceKind;
   message: string;
   /** The statement where it happens. */
   span: Span;
+}
+
+/** An entry a step changed (only when a schedule is being shown). */
+export interface Change {
+  table: TablePage;
+  index: number;
+  before: bigint;
+  after: bigint;
+}
+
+/** What a kernel statement step returned, for the canonical schedule's `=> RESULT`. */
+export interface KernelRun {
+  stmt: KernelStmtInThread;
+  /** Undefined when an expression did not evaluate (its finding is in `fresh`). */
+  outcome: Outcome | undefined;
+  /** Findings the statement reported. */
+  fresh: Finding[];
 }
 
 export interface StepOut {
@@ -40,11 +63,15 @@ export interface StepOut {
   violation?: Violation;
   /** An unlock of a lock the thread does not hold. */
   misuse?: string;
-  /** Tables (explorer indices) the step read, wrote or freed. */
-  tables: number[];
+  /** Tables the step read, wrote, freed or allocated. */
+  tables: TablePage[];
   /** What the step did, in the kernel's words (only when asked for). */
   text: string;
-  effects: Effect[];
+  /** Entries changed, tables freed and allocated (only when asked for). */
+  changes?: Change[];
+  freed?: TablePage[];
+  allocated?: TablePage[];
+  kernel?: KernelRun;
 }
 
 // Phases of the table-freeing helpers.
@@ -86,21 +113,25 @@ function next(thread: Thread, ts: ThreadState, pc = ts.pc + 1): ThreadState {
   return settle(thread, { ...ts, pc });
 }
 
-/** A step being built: copy-on-write views of the state. */
+const NO_LOCK: LockState = { writer: -1, readers: [], queue: [] };
+
+/** A step being built: copy-on-write views of the explorer state; the machine changes in place. */
 class Tx {
-  mem: Map<number, readonly [number, number]> | undefined;
-  freed: number[] | undefined;
   locks: LockState[] | undefined;
   keys: number;
   readonly threads: ThreadState[];
   readonly acc: Access[] = [];
-  readonly effects: Effect[] = [];
   readonly woke: number[] = [];
-  /** Tables this step read, wrote or freed. */
-  readonly tables: number[] = [];
+  readonly tables: TablePage[] = [];
   violation: Violation | undefined;
   misuse: string | undefined;
   text = '';
+  kernel: KernelRun | undefined;
+  private mutated = false;
+  private deep = false;
+  private readonly start: number;
+  private freedStart = 0;
+  private allocStart = 0;
 
   constructor(
     readonly world: World,
@@ -112,6 +143,7 @@ class Tx {
   ) {
     this.keys = s.keys;
     this.threads = s.threads.slice();
+    this.start = world.journal.length;
   }
 
   get ts(): ThreadState {
@@ -126,83 +158,103 @@ class Tx {
     return this.all[this.tid] as Thread;
   }
 
-  isFreed(t: number): boolean {
-    return (this.freed ?? this.s.freed).includes(t);
+  /**
+   * Before the first change to the machine: saves what the undo log does not record itself
+   * (`deep` for steps that free or allocate table pages, see Machine.capture).
+   */
+  mutate(deep: boolean): void {
+    if (this.mutated && (this.deep || !deep)) return;
+    const machine = this.world.machine;
+    this.world.journal.push(machine.capture(deep));
+    this.deep ||= deep;
+    if (this.mutated) return;
+    this.mutated = true;
+    machine.span = this.span;
+    this.freedStart = machine.currentStep?.tablesFreed.length ?? 0;
+    this.allocStart = machine.currentStep?.tablesAllocated.length ?? 0;
   }
 
-  entryValue(t: number, i: number): readonly [number, number] {
-    const written = (this.mem ?? this.s.mem).get(t * SLOTS + i);
-    if (written) return written;
-    const init = this.world.tables[t]?.init;
-    return [init?.[2 * i] ?? 0, init?.[2 * i + 1] ?? 0];
+  touch(table: TablePage): void {
+    if (!this.tables.includes(table)) this.tables.push(table);
   }
 
-  private slot(k: typeof READ | typeof WRITE, t: number, i: number): void {
-    const table = this.world.tables[t];
-    if (!table) return;
-    const lo = this.world.vaOf(t, i);
-    this.acc.push(slotAccess(k, 1 << table.depth, lo, lo + this.world.entrySize(t)));
-    if (!this.tables.includes(t)) this.tables.push(t);
+  private slot(k: typeof READ | typeof WRITE, table: TablePage, i: number): void {
+    const [lo, hi] = this.world.entryRange(table, i);
+    this.acc.push(slotAccess(k, 1 << table.depth, lo, hi));
+    this.touch(table);
   }
 
   /** READ_ONCE of an entry: a dereference of its table. */
-  read(t: number, i: number, what: string): readonly [number, number] {
-    this.slot(READ, t, i);
-    if (this.isFreed(t)) this.uaf(t, `${what} reads entry ${i} of ${this.world.tableText(t)}, which has already been freed`);
-    return this.entryValue(t, i);
+  read(table: TablePage, i: number, what: string): readonly [number, number] {
+    this.slot(READ, table, i);
+    if (table.freed) this.uaf(`${what} reads entry ${i} of ${this.world.tableText(table)}, which has already been freed`);
+    return [table.e[2 * i] ?? 0, table.e[2 * i + 1] ?? 0];
   }
 
   /** READ_ONCE of entries first..last of one table, as one access. */
-  readRange(t: number, first: number, last: number, what: string): void {
-    const table = this.world.tables[t];
-    if (!table) return;
-    const lo = this.world.vaOf(t, first);
-    this.acc.push(slotAccess(READ, 1 << table.depth, lo, this.world.vaOf(t, last) + this.world.entrySize(t)));
-    if (!this.tables.includes(t)) this.tables.push(t);
-    if (this.isFreed(t)) this.uaf(t, `${what} reads entry ${first} of ${this.world.tableText(t)}, which has already been freed`);
+  readRange(table: TablePage, first: number, last: number, what: string): void {
+    const [lo] = this.world.entryRange(table, first);
+    const [, hi] = this.world.entryRange(table, last);
+    this.acc.push(slotAccess(READ, 1 << table.depth, lo, hi));
+    this.touch(table);
+    if (table.freed) this.uaf(`${what} reads entry ${first} of ${this.world.tableText(table)}, which has already been freed`);
   }
 
-  write(t: number, i: number, lo: number, hi: number, what: string): void {
-    this.slot(WRITE, t, i);
-    if (this.isFreed(t)) this.uaf(t, `${what} writes entry ${i} of ${this.world.tableText(t)}, which has already been freed`);
-    const before = this.entryValue(t, i);
-    this.mem ??= new Map(this.s.mem);
-    this.mem.set(t * SLOTS + i, [lo >>> 0, hi >>> 0]);
-    this.effects.push({ k: 'write', t, i, lo: lo >>> 0, hi: hi >>> 0, blo: before[0], bhi: before[1] });
-    // A store between another thread's read and write of the same entry is what its write loses.
-    this.threads.forEach((other, u) => {
-      const m = other.m;
-      if (u === this.tid || m?.kind !== 'rmw' || m.t !== t || m.i !== i || m.clobbered) return;
-      this.threads[u] = { ...other, m: { ...m, clobbered: true, by: this.tid }, key: undefined, future: undefined };
-    });
-  }
-
-  freeTable(t: number, what: string): void {
-    const table = this.world.tables[t];
-    if (!table) return;
-    const lo = this.world.vaOf(t, 0);
-    this.acc.push(slotAccess(FREE, 1 << table.depth, lo, lo + BigInt(table.ptrs) * this.world.entrySize(t)));
-    if (!this.tables.includes(t)) this.tables.push(t);
-    if (this.isFreed(t)) {
-      this.uaf(t, `${what} frees ${this.world.tableText(t)} a second time`);
+  /** A store to an entry; storing none (or another table) into a table entry unlinks the old table. */
+  write(table: TablePage, i: number, lo: number, hi: number, what: string): void {
+    this.slot(WRITE, table, i);
+    if (table.freed) {
+      this.uaf(`${what} writes entry ${i} of ${this.world.tableText(table)}, which has already been freed`);
       return;
     }
-    this.freed = [...(this.freed ?? this.s.freed), t].sort((a, b) => a - b);
-    this.effects.push({ k: 'free', t });
+    this.mutate(false);
+    const machine = this.world.machine;
+    const linked = table.children?.[i];
+    if (linked && !(this.world.classify(table, lo, hi) === 'table' && this.world.profile.codec.address(lo, hi) === linked.pa)) {
+      machine.unlinkTable(table, i, false);
+    }
+    if (lo !== 0 || hi !== 0 || !linked) machine.writeEntry(table, i, lo >>> 0, hi >>> 0);
+    this.clobber(table, i);
   }
 
-  uaf(t: number, message: string): void {
+  /** A store between another thread's read and write of the same entry is what its write loses. */
+  clobber(table: TablePage, i: number): void {
+    for (let u = 0; u < this.threads.length; u++) {
+      const other = this.threads[u] as ThreadState;
+      const m = other.m;
+      if (u === this.tid || m?.kind !== 'rmw' || m.t !== table.id || m.i !== i || m.clobbered) continue;
+      this.threads[u] = { ...other, m: { ...m, clobbered: true, by: this.tid }, key: undefined, future: undefined };
+    }
+  }
+
+  freeTable(table: TablePage, what: string): void {
+    const [lo, hi] = this.world.tableRange(table);
+    this.acc.push(slotAccess(FREE, 1 << table.depth, lo, hi), objectAccess(MACHINE, 0));
+    this.touch(table);
+    if (table.freed) {
+      this.uaf(`${what} frees ${this.world.tableText(table)} a second time`);
+      return;
+    }
+    this.mutate(true);
+    this.world.machine.freeTable(table);
+  }
+
+  flush(): void {
+    this.mutate(false);
+    this.world.machine.flushTlb();
+  }
+
+  uaf(message: string): void {
     this.violation ??= { kind: 'use_after_free', message, span: this.span };
-    void t;
   }
 
   lockState(n: number): LockState {
-    return ((this.locks ?? this.s.locks)[n] ?? { writer: -1, readers: [], queue: [] }) as LockState;
+    return (this.locks ?? this.s.locks)[n] ?? NO_LOCK;
   }
 
   setLock(n: number, l: LockState): void {
     this.locks ??= this.s.locks.slice();
-    while (this.locks.length <= n) this.locks.push({ writer: -1, readers: [], queue: [] });
+    while (this.locks.length <= n) this.locks.push(NO_LOCK);
     this.locks[n] = l;
   }
 
@@ -213,10 +265,10 @@ class Tx {
     const readers = sum(l.readers);
     const free = l.writer < 0 && l.queue.length === 0 && (!write || readers === 0);
     if (free) {
-      this.setLock(n, write ? { ...l, writer: this.tid } : { ...l, readers: bump(l.readers, this.tid, 1) });
+      this.setLock(n, write ? { writer: this.tid, readers: l.readers, queue: l.queue } : { writer: l.writer, readers: bump(l.readers, this.tid, 1), queue: l.queue });
       return true;
     }
-    this.setLock(n, { ...l, queue: [...l.queue, { tid: this.tid, write }] });
+    this.setLock(n, { writer: l.writer, readers: l.readers, queue: [...l.queue, { tid: this.tid, write }] });
     return false;
   }
 
@@ -225,7 +277,7 @@ class Tx {
     this.acc.push(objectAccess(LOCK, n));
     const l = this.lockState(n);
     if (l.writer >= 0 || l.queue.length > 0) return false;
-    this.setLock(n, { ...l, readers: bump(l.readers, this.tid, 1) });
+    this.setLock(n, { writer: l.writer, readers: bump(l.readers, this.tid, 1), queue: l.queue });
     return true;
   }
 
@@ -239,13 +291,13 @@ class Tx {
         this.misuse = `${this.thread.name} does not hold ${name} for write (DEBUG_RWSEMS would warn); the unlock does nothing`;
         return;
       }
-      l = { ...l, writer: -1 };
+      l = { writer: -1, readers: l.readers, queue: l.queue };
     } else {
       if ((l.readers[this.tid] ?? 0) === 0) {
         this.misuse = `${this.thread.name} does not hold ${name} for read (DEBUG_RWSEMS would warn); the unlock does nothing`;
         return;
       }
-      l = { ...l, readers: bump(l.readers, this.tid, -1) };
+      l = { writer: l.writer, readers: bump(l.readers, this.tid, -1), queue: l.queue };
     }
     this.setLock(n, this.wake(l));
   }
@@ -258,7 +310,7 @@ class Tx {
     if (head.write) {
       if (sum(l.readers) > 0) return l;
       this.grant(head.tid);
-      return { ...l, writer: head.tid, queue: l.queue.slice(1) };
+      return { writer: head.tid, readers: l.readers, queue: l.queue.slice(1) };
     }
     let readers = l.readers;
     const rest: { tid: number; write: boolean }[] = [];
@@ -269,7 +321,7 @@ class Tx {
         this.grant(w.tid);
       }
     }
-    return { ...l, readers, queue: rest };
+    return { writer: l.writer, readers, queue: rest };
   }
 
   private grant(u: number): void {
@@ -289,8 +341,8 @@ class Tx {
   finish(): StepOut {
     const threads = this.threads;
     const s: State = {
-      mem: this.mem ?? this.s.mem,
-      freed: this.freed ?? this.s.freed,
+      mem: this.world.journal.length === this.start ? this.s.mem : undefined,
+      depth: this.s.depth + 1,
       locks: this.locks ?? this.s.locks,
       keys: this.keys,
       threads,
@@ -298,11 +350,44 @@ class Tx {
     if (!this.violation && !threads.some((t) => !t.done && !t.blocked) && threads.some((t) => !t.done)) {
       this.violation = { kind: 'deadlock', message: deadlockText(this.world, this.all, s), span: deadlockSpan(this.all, s, this.tid) };
     }
-    const out: StepOut = { s, tid: this.tid, span: this.span, acc: this.acc, woke: this.woke, text: this.text, effects: this.effects, tables: this.tables };
+    const out: StepOut = { s, tid: this.tid, span: this.span, acc: this.acc, woke: this.woke, text: this.text, tables: this.tables };
     if (this.violation) out.violation = this.violation;
     if (this.misuse) out.misuse = this.misuse;
+    if (this.kernel) out.kernel = this.kernel;
+    if (this.verbose) this.describeChanges(out);
     return out;
   }
+
+  /** The entries this step changed and the tables it freed and allocated. */
+  private describeChanges(out: StepOut): void {
+    const journal = this.world.journal;
+    const first = new Map<TablePage, Map<number, bigint>>();
+    journal.forEntries(this.start, journal.length, (table, i, lo, hi) => {
+      let m = first.get(table);
+      if (!m) first.set(table, (m = new Map()));
+      if (!m.has(i)) m.set(i, join(lo, hi));
+    });
+    out.changes = [];
+    for (const [table, m] of first) {
+      for (const [index, before] of m) out.changes.push({ table, index, before, after: table.value(index) });
+    }
+    const record = this.world.machine.currentStep;
+    out.freed = this.mutated ? (record?.tablesFreed.slice(this.freedStart) ?? []) : [];
+    out.allocated = this.mutated ? (record?.tablesAllocated.slice(this.allocStart) ?? []) : [];
+  }
+
+  /** Tables freed and allocated by this step so far (kernel statements). */
+  freedSoFar(): TablePage[] {
+    return this.mutated ? (this.world.machine.currentStep?.tablesFreed.slice(this.freedStart) ?? []) : [];
+  }
+
+  allocatedSoFar(): TablePage[] {
+    return this.mutated ? (this.world.machine.currentStep?.tablesAllocated.slice(this.allocStart) ?? []) : [];
+  }
+}
+
+function join(lo: number, hi: number): bigint {
+  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
 }
 
 function sum(xs: readonly number[]): number {
@@ -346,9 +431,15 @@ function deadlockText(world: World, all: readonly Thread[], s: State): string {
   return `no thread can run: ${parts.join('; ')}`;
 }
 
+/** Whether thread `tid` can take a step in `s`. */
+export function runnable(s: State, tid: number): boolean {
+  const ts = s.threads[tid];
+  return ts !== undefined && !ts.done && !ts.blocked;
+}
+
 /**
- * Executes the next step of thread `tid` in state `s`, or returns undefined when the thread has
- * finished or waits for a lock.
+ * Executes the next step of thread `tid` in state `s` on the machine (which must be in state
+ * `s`), or returns undefined when the thread has finished or waits for a lock.
  */
 export function exec(world: World, all: readonly Thread[], s: State, tid: number, verbose: boolean): StepOut | undefined {
   const ts = s.threads[tid];
@@ -366,7 +457,7 @@ export function exec(world: World, all: readonly Thread[], s: State, tid: number
         tx.say(() => `down_${mode}(${name}): taken`);
       } else {
         tx.ts = { ...ts, blocked: true, key: undefined, future: undefined };
-        tx.say(() => `down_${mode}(${name}): waits (${holdersText(world, all, tx.lockState(instr.lock), tid)})`);
+        tx.say(() => `down_${mode}(${name}): waits (${holdersText(all, tx.lockState(instr.lock), tid)})`);
       }
       break;
     }
@@ -392,9 +483,7 @@ export function exec(world: World, all: readonly Thread[], s: State, tid: number
       break;
     }
     case 'jump':
-    case 'skip':
       tx.ts = next(thread, ts);
-      tx.say(() => instr.op === 'skip' ? `${instr.text}: not explored inside threads (skipped)` : '');
       break;
     case 'walk':
       walkStep(tx, instr, ts);
@@ -407,18 +496,20 @@ export function exec(world: World, all: readonly Thread[], s: State, tid: number
     case 'rmw':
       entryStep(tx, instr, ts);
       break;
+    case 'kernel':
+      kernelStep(tx, instr, ts);
+      break;
   }
   return tx.finish();
 }
 
-function holdersText(world: World, all: readonly Thread[], l: LockState, self: number): string {
+function holdersText(all: readonly Thread[], l: LockState, self: number): string {
   const parts: string[] = [];
   if (l.writer >= 0) parts.push(`${l.writer === self ? 'itself' : all[l.writer]?.name} holds it for write`);
   const readers = l.readers.map((c, u) => (c > 0 ? (u === self ? 'itself' : all[u]?.name) : undefined)).filter((x) => x !== undefined);
   if (readers.length > 0) parts.push(`${readers.join(', ')} hold${readers.length === 1 ? 's' : ''} it for read`);
   const ahead = l.queue.filter((w) => w.tid !== self).map((w) => `${all[w.tid]?.name} (${w.write ? 'write' : 'read'})`);
   if (ahead.length > 0) parts.push(`queued ahead: ${ahead.join(', ')}`);
-  void world;
   return parts.join('; ');
 }
 
@@ -426,19 +517,26 @@ function wokeText(all: readonly Thread[], woke: number[]): string {
   return woke.length === 0 ? '' : `: hands the lock to ${woke.map((u) => all[u]?.name).join(', ')}`;
 }
 
-function describeEntry(world: World, t: number, lo: number, hi: number): string {
-  const cls = world.classify(t, lo, hi);
+function describeEntry(world: World, table: TablePage, i: number, lo: number, hi: number): string {
+  const cls = world.classify(table, lo, hi);
   if (cls === 'table') {
-    const c = world.child(lo, hi);
+    const c = world.child(table, i, lo, hi);
     return c === undefined ? 'a table entry' : `points to ${world.tableText(c)}`;
   }
   if (cls === 'none') return 'none';
-  if (cls === 'leaf') return `a leaf (${hex16((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0))})`;
-  return `not present (${hex16((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0))})`;
+  if (cls === 'leaf') return `a leaf (${hex16(join(lo, hi))})`;
+  return `not present (${hex16(join(lo, hi))})`;
 }
 
-function entryName(world: World, t: number, i: number): string {
-  return `${world.levelName(t)}[${i}] (${hex16(world.vaOf(t, i))})`;
+function entryName(world: World, table: TablePage, i: number): string {
+  const u = world.entryUnits(table, i);
+  return `${world.levelName(table)}[${i}]${u === undefined ? '' : ` (${hex16(BigInt(u) << 12n)})`}`;
+}
+
+function pageOf(world: World, id: number): TablePage {
+  const page = world.page(id);
+  if (!page) throw new Error(`explorer: no table with id ${id} on this path`);
+  return page;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -446,21 +544,42 @@ function entryName(world: World, t: number, i: number): string {
 
 function walkStep(tx: Tx, instr: Extract<Instr, { op: 'walk' }>, ts: ThreadState): void {
   const world = tx.world;
-  const frames: Frame[] = ts.m?.kind === 'walk' ? ts.m.frames.slice() : [{ t: 0, a: instr.lo, e: instr.hi }];
-  const top = frames[frames.length - 1] as Frame;
-  const i = world.indexOf(top.t, top.a);
-  const entryLo = world.vaOf(top.t, i);
-  const entryEnd = entryLo + world.entrySize(top.t) < top.e ? entryLo + world.entrySize(top.t) : top.e;
-  const [lo, hi] = tx.read(top.t, i, 'the walk');
-  frames[frames.length - 1] = { t: top.t, a: entryEnd, e: top.e };
-  const table = world.tables[top.t];
-  let child: number | undefined;
-  if (table && table.depth < 4 && world.classify(top.t, lo, hi) === 'table') {
-    child = world.child(lo, hi);
-    if (child !== undefined) frames.push({ t: child, a: top.a, e: entryEnd });
+  let frames: Frame[];
+  if (ts.m?.kind === 'walk') frames = ts.m.frames.slice();
+  else {
+    const root = world.machine.kernel.root;
+    const geo = world.geo(root);
+    frames = [{ t: 0, i: instr.first, last: instr.last, lo: instr.lo, hi: instr.hi, base: geo?.base ?? 0, unit: geo?.unit ?? 1, depth: root.depth }];
   }
-  while (frames.length > 0 && (frames[frames.length - 1] as Frame).a >= (frames[frames.length - 1] as Frame).e) frames.pop();
-  tx.say(() => `load ${entryName(world, top.t, i)} from ${world.tableText(top.t)}: ${describeEntry(world, top.t, lo, hi)}`);
+  const top = frames[frames.length - 1] as Frame;
+  const table = pageOf(world, top.t);
+  const i = top.i;
+  const ea = top.t === 0 ? (world.entryUnits(table, i) ?? 0) : top.base + i * top.unit;
+  const eend = ea + top.unit;
+  tx.acc.push(slotAccess(READ, 1 << table.depth, ea, eend));
+  tx.touch(table);
+  if (table.freed) tx.uaf(`the walk reads entry ${i} of ${world.tableText(table)}, which has already been freed`);
+  const lo = table.e[2 * i] ?? 0;
+  const hi = table.e[2 * i + 1] ?? 0;
+  frames[frames.length - 1] = { ...top, i: i + 1 };
+  let child: TablePage | undefined;
+  if (table.depth < 4 && (lo !== 0 || hi !== 0) && world.classify(table, lo, hi) === 'table') {
+    child = world.child(table, i, lo, hi);
+    if (child) {
+      const geo = world.geo(child, ea);
+      const unit = geo?.unit ?? 1;
+      const base = geo?.base ?? ea;
+      const clo = Math.max(top.lo, ea);
+      const chi = Math.min(top.hi, eend);
+      frames.push({ t: child.id, i: Math.floor((clo - base) / unit), last: Math.floor((chi - 1 - base) / unit), lo: clo, hi: chi, base, unit, depth: child.depth });
+    }
+  }
+  while (frames.length > 0) {
+    const f = frames[frames.length - 1] as Frame;
+    if (f.i <= f.last) break;
+    frames.pop();
+  }
+  tx.say(() => `load ${entryName(world, table, i)} from ${world.tableText(table)}: ${describeEntry(world, table, i, lo, hi)}`);
   tx.ts = frames.length === 0 ? next(tx.thread, ts) : { ...ts, m: { kind: 'walk', frames }, key: undefined, future: undefined };
 }
 
@@ -468,33 +587,35 @@ function walkStep(tx: Tx, instr: Extract<Instr, { op: 'walk' }>, ts: ThreadState
 // load / clear / rmw: hand-written walkers and updates.
 
 /**
- * Finds the table holding the entry of real depth `depth` for `va`: from the deepest entry this
- * thread loaded that covers `va`, or else from swapper_pg_dir, descending through the tables as
- * they are now (the pointer a caller would have handed in). Returns the table, or a reason.
+ * Finds the table holding the entry of real depth `depth` for an address (its index `ix` at
+ * each depth, its 4 KiB unit `u`): from the deepest entry this thread loaded that covers it, or
+ * else from swapper_pg_dir, descending through the tables as they are now (the pointer a caller
+ * would have handed in). Returns the table, or a reason.
  */
-function resolve(tx: Tx, depth: number, va: bigint, regs: readonly (Reg | undefined)[] | undefined, what: string): number | string {
+function resolve(tx: Tx, depth: number, ix: readonly number[], u: number, regs: readonly (Reg | undefined)[] | undefined, what: string): TablePage | string {
   const world = tx.world;
-  let t = 0;
+  let t: TablePage = world.machine.kernel.root;
   for (let d = depth - 1; d >= 0 && regs; d--) {
     const r = regs[d];
     if (!r) continue;
-    const rva = world.vaOf(r.t, r.i);
-    if (va < rva || va >= rva + world.entrySize(r.t)) continue;
-    if (world.classify(r.t, r.lo, r.hi) !== 'table') return `the ${world.levelName(r.t).toUpperCase()} entry it loaded is not a table`;
-    const c = world.child(r.lo, r.hi);
-    if (c === undefined) return 'the table it points to is not known';
+    const page = pageOf(world, r.t);
+    const [rlo, rhi] = world.entryRange(page, r.i);
+    if (u < rlo || u >= rhi) continue;
+    if (world.classify(page, r.lo, r.hi) !== 'table') return `the ${world.levelName(page).toUpperCase()} entry it loaded is not a table`;
+    const c = r.c >= 0 ? world.page(r.c) : undefined;
+    if (!c) return 'the table it points to is not known';
+    world.geo(c, rlo);
     t = c;
     break;
   }
   for (let guard = 0; guard < 5; guard++) {
-    const table = world.tables[t];
-    if (!table) return 'no table';
-    if (table.depth >= depth) return t;
-    const i = world.indexOf(t, va);
+    if (t.depth >= depth) return t;
+    const i = ix[t.depth] ?? 0;
     const [lo, hi] = tx.read(t, i, what);
-    if (world.classify(t, lo, hi) !== 'table') return `the ${world.levelName(t).toUpperCase()} entry for ${hex16(va)} is ${describeEntry(world, t, lo, hi)}`;
-    const c = world.child(lo, hi);
+    if (world.classify(t, lo, hi) !== 'table') return `the ${world.levelName(t).toUpperCase()} entry for ${hex16(BigInt(u) << 12n)} is ${describeEntry(world, t, i, lo, hi)}`;
+    const c = world.child(t, i, lo, hi);
     if (c === undefined) return 'the table it points to is not known';
+    world.geo(c, world.entryUnits(t, i));
     t = c;
   }
   return 'no table';
@@ -506,30 +627,31 @@ function entryStep(tx: Tx, instr: Extract<Instr, { op: 'load' | 'clear' | 'rmw' 
   const m = ts.m;
   if (instr.op === 'rmw' && m?.kind === 'rmw') {
     // The write half: (value read & ~clear) | set, stored through the pointer it read from.
+    const page = pageOf(world, m.t);
     const lo = ((m.lo & ~instr.clear[0]) | instr.set[0]) >>> 0;
     const hi = ((m.hi & ~instr.clear[1]) | instr.set[1]) >>> 0;
-    const current = tx.entryValue(m.t, m.i);
-    tx.write(m.t, m.i, lo, hi, `${thread.name}'s rmw`);
+    const current = page.value(m.i);
+    tx.write(page, m.i, lo, hi, `${thread.name}'s rmw`);
     if (m.clobbered && !tx.violation) {
       const by = tx.all[m.by]?.name ?? '?';
       tx.violation = {
         kind: 'lost_update',
-        message: `${thread.name} writes back ${entryName(world, m.t, m.i)} from the value it read before ${by} stored to it: ${by}'s store (${hex16(pair(current))}) is lost`,
+        message: `${thread.name} writes back ${entryName(world, page, m.i)} from the value it read before ${by} stored to it: ${by}'s store (${hex16(current)}) is lost`,
         span: instr.span,
       };
     }
-    tx.say(() => `write ${entryName(world, m.t, m.i)} = ${hex16(pair([lo, hi]))} (${instr.text})`);
+    tx.say(() => `write ${entryName(world, page, m.i)} = ${hex16(join(lo, hi))} (${instr.text})`);
     tx.ts = next(thread, ts);
     return;
   }
   const what = `${thread.name}'s ${instr.op}`;
-  const found = resolve(tx, instr.depth, instr.va, ts.regs, what);
+  const found = resolve(tx, instr.depth, instr.ix, instr.u, ts.regs, what);
   if (typeof found === 'string') {
     tx.say(() => `${instr.op} ${instr.level} ${hex16(instr.va)}: ${found}`);
     tx.ts = next(thread, ts);
     return;
   }
-  const i = world.indexOf(found, instr.va);
+  const i = instr.ix[found.depth] ?? 0;
   if (instr.op === 'clear') {
     tx.write(found, i, 0, 0, what);
     tx.say(() => `${instr.level}_clear ${entryName(world, found, i)} in ${world.tableText(found)}`);
@@ -537,20 +659,124 @@ function entryStep(tx: Tx, instr: Extract<Instr, { op: 'load' | 'clear' | 'rmw' 
     return;
   }
   const [lo, hi] = tx.read(found, i, what);
-  const table = world.tables[found];
   const regs = (ts.regs ?? []).slice();
-  if (table) regs[table.depth] = { t: found, i, lo, hi };
+  const c = found.depth < 4 && world.classify(found, lo, hi) === 'table' ? world.child(found, i, lo, hi) : undefined;
+  regs[found.depth] = { t: found.id, i, lo, hi, c: c?.id ?? -1 };
   if (instr.op === 'load') {
-    tx.say(() => `load ${entryName(world, found, i)} from ${world.tableText(found)}: ${describeEntry(world, found, lo, hi)}`);
+    tx.say(() => `load ${entryName(world, found, i)} from ${world.tableText(found)}: ${describeEntry(world, found, i, lo, hi)}`);
     tx.ts = next(thread, { ...ts, regs });
     return;
   }
-  tx.say(() => `read ${entryName(world, found, i)} from ${world.tableText(found)}: ${hex16(pair([lo, hi]))}`);
-  tx.ts = { ...ts, regs, m: { kind: 'rmw', t: found, i, lo, hi, clobbered: false, by: -1 }, key: undefined, future: undefined };
+  tx.say(() => `read ${entryName(world, found, i)} from ${world.tableText(found)}: ${hex16(join(lo, hi))}`);
+  tx.ts = { ...ts, regs, m: { kind: 'rmw', t: found.id, i, lo, hi, clobbered: false, by: -1 }, key: undefined, future: undefined };
 }
 
-function pair(v: readonly [number, number]): bigint {
-  return (BigInt(v[1] >>> 0) << 32n) | BigInt(v[0] >>> 0);
+// ---------------------------------------------------------------------------------------------
+// Any other kernel statement: its handler, as one atomic step.
+
+function runKernel(tx: Tx, stmt: KernelStmtInThread): Outcome {
+  const ctx = tx.world.ctx;
+  switch (stmt.kind) {
+    case 'map':
+      return execMap(ctx, stmt);
+    case 'unmap':
+      return execUnmap(ctx, stmt);
+    case 'vmalloc':
+      return execVmalloc(ctx, stmt);
+    case 'vfree':
+      return execVfree(ctx, stmt);
+    case 'set_memory':
+      return execSetMemory(ctx, stmt);
+    case 'set_memory_valid':
+      return execSetMemoryValid(ctx, stmt);
+    case 'set_direct_map':
+      return execSetDirectMap(ctx, stmt);
+    case 'alloc_pgtable_page':
+      return execAllocPgtablePage(ctx, stmt);
+    case 'free_pgtable_page':
+      return execFreePgtablePage(ctx, stmt);
+    case 'ptdump':
+      return execPtdump(ctx, stmt);
+    case 'check_wx':
+      return execCheckWx(ctx, stmt);
+    case 'pgtable_alloc':
+      return execPgtableAlloc(ctx, stmt);
+    case 'pgtable_ctor':
+    case 'pgtable_dtor':
+      return execPgtableCtor(ctx, stmt);
+    case 'pgtable_free':
+      return execPgtableFree(ctx, stmt);
+    case 'populate':
+      return execPopulate(ctx, stmt);
+  }
+}
+
+function kernelStep(tx: Tx, instr: Extract<Instr, { op: 'kernel' }>, ts: ThreadState): void {
+  const world = tx.world;
+  const machine = world.machine;
+  const ctx = world.ctx;
+  const journal = world.journal;
+  tx.mutate(true);
+  const names = new Map(ctx.names);
+  const space = ctx.space;
+  journal.push(() => {
+    ctx.names.clear();
+    for (const [name, binding] of names) ctx.names.set(name, binding);
+    ctx.space = space;
+  });
+  ctx.space = machine.kernel;
+  const before = journal.length;
+  const findings = machine.findings.length;
+  const init = world.lockIndex('init_mm');
+  let consulted = false;
+  const trylock = machine.initMmReadTrylock;
+  machine.initMmReadTrylock = () => {
+    consulted = true;
+    const l = tx.lockState(init);
+    return l.writer < 0 && l.queue.length === 0;
+  };
+  let outcome: Outcome | undefined;
+  try {
+    outcome = runKernel(tx, instr.stmt);
+  } catch (e) {
+    if (!(e instanceof EvalError)) throw e;
+    machine.report(e.finding.code, e.finding.severity ?? 'error', e.finding.message, { span: e.finding.span });
+  } finally {
+    machine.initMmReadTrylock = trylock;
+  }
+  // What the statement touched: reads as declared (its handler's reads are not recorded), the
+  // entries it wrote (one range per table), the tables it freed and allocated.
+  tx.acc.push(...instr.reads);
+  if (instr.machine) tx.acc.push(objectAccess(MACHINE, 0));
+  if (consulted) tx.acc.push(objectAccess(LOCK, init));
+  const written = new Map<TablePage, [number, number]>();
+  journal.forEntries(before, journal.length, (table, i) => {
+    const range = written.get(table);
+    if (!range) written.set(table, [i, i]);
+    else {
+      if (i < range[0]) range[0] = i;
+      if (i > range[1]) range[1] = i;
+    }
+    tx.clobber(table, i);
+  });
+  for (const [table, [first, last]] of written) {
+    const [lo] = world.entryRange(table, first);
+    const [, hi] = world.entryRange(table, last);
+    tx.acc.push(slotAccess(WRITE, 1 << table.depth, lo, hi));
+    tx.touch(table);
+  }
+  for (const table of tx.freedSoFar()) {
+    const [lo, hi] = world.tableRange(table);
+    tx.acc.push(slotAccess(FREE, 1 << table.depth, lo, hi));
+    tx.touch(table);
+  }
+  for (const table of tx.allocatedSoFar()) tx.touch(table);
+  tx.kernel = { stmt: instr.stmt, outcome, fresh: machine.findings.slice(findings) };
+  tx.say(() => {
+    const summary = outcome === undefined ? 'not run' : outcome.kind === 'ok' ? outcome.summary : outcome.kind === 'errno' ? `${outcome.errno}: ${outcome.message}` : outcome.kind === 'segv' ? `segv: ${outcome.message}` : `value ${outcome.value}`;
+    return `${instr.stmt.keyword.text}: ${summary}`;
+  });
+  tx.ts = next(tx.thread, ts);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -573,11 +799,11 @@ function freeStep(tx: Tx, instr: FreeInstr, ts: ThreadState): void {
   const m: FreeMicro =
     ts.m?.kind === 'free' ? ts.m : { kind: 'free', ph: instr.variant === 'trylock' ? PH_TRY : PH_LOADP, pt: -1, pi: -1, c: -1, g: -1, i: 0 };
   const pud = instr.level === 'pud';
-  const child = pud ? 'PMD' : 'PTE';
+  const childName = pud ? 'PMD' : 'PTE';
   const what = `${instr.level}_free_${pud ? 'pmd' : 'pte'}_page`;
   const end = (): FreeMicro | undefined => (instr.variant === 'trylock' ? { ...m, ph: PH_TRYUNLOCK } : undefined);
   const scanFrom = (i: number, from: FreeMicro = m): FreeMicro | undefined => {
-    if (i < (world.tables[from.c]?.ptrs ?? 0)) return { ...from, ph: PH_SCAN, i };
+    if (i < (world.page(from.c)?.ptrs ?? 0)) return { ...from, ph: PH_SCAN, i };
     return instr.variant === 'static_key' ? { ...from, ph: PH_FREE } : { ...from, ph: PH_CLEARP };
   };
   const afterRendezvous = (): FreeMicro | undefined => (pud ? scanFrom(0) : { ...m, ph: PH_FREE });
@@ -594,32 +820,35 @@ function freeStep(tx: Tx, instr: FreeInstr, ts: ThreadState): void {
       break;
     }
     case PH_LOADP: {
-      const found = resolve(tx, instr.parentDepth, instr.va, undefined, what);
+      const found = resolve(tx, instr.parentDepth, instr.ix, instr.u, undefined, what);
       if (typeof found === 'string') {
         tx.say(() => `${what}(${hex16(instr.va)}): ${found}; nothing to free`);
         nextM = end();
         break;
       }
-      const i = world.indexOf(found, instr.va);
+      const i = instr.ix[found.depth] ?? 0;
       const [lo, hi] = tx.read(found, i, what);
-      const c = world.classify(found, lo, hi) === 'table' ? world.child(lo, hi) : undefined;
-      tx.say(() => `READ_ONCE(*${instr.level}p): ${entryName(world, found, i)} ${describeEntry(world, found, lo, hi)}`);
+      const c = world.classify(found, lo, hi) === 'table' ? world.child(found, i, lo, hi) : undefined;
+      if (c) world.geo(c, world.entryUnits(found, i));
+      tx.say(() => `READ_ONCE(*${instr.level}p): ${entryName(world, found, i)} ${describeEntry(world, found, i, lo, hi)}`);
       if (c === undefined) {
         nextM = end();
         break;
       }
-      const base: FreeMicro = { ...m, pt: found, pi: i, c };
+      const base: FreeMicro = { ...m, pt: found.id, pi: i, c: c.id };
       // 6.17 and 7.3 free the child PTE tables before pud_clear; the seed-004 fix isolates first.
       nextM = pud && instr.variant !== 'static_key' ? scanFrom(0, base) : { ...base, ph: PH_CLEARP };
       break;
     }
-    case PH_CLEARP:
-      tx.write(m.pt, m.pi, 0, 0, what);
-      tx.say(() => `${instr.level}_clear(${instr.level}p): ${entryName(world, m.pt, m.pi)} is now none`);
+    case PH_CLEARP: {
+      const parent = pageOf(world, m.pt);
+      tx.write(parent, m.pi, 0, 0, what);
+      tx.say(() => `${instr.level}_clear(${instr.level}p): ${entryName(world, parent, m.pi)} is now none`);
       nextM = { ...m, ph: PH_FLUSHP };
       break;
+    }
     case PH_FLUSHP:
-      tx.effects.push({ k: 'flush' });
+      tx.flush();
       tx.say(() => `__flush_tlb_kernel_pgtable(${hex16(instr.va)})`);
       nextM = { ...m, ph: instr.variant === 'static_key' ? PH_KEY : PH_FREE };
       break;
@@ -636,7 +865,7 @@ function freeStep(tx: Tx, instr: FreeInstr, ts: ThreadState): void {
         tx.say(() => 'mmap_read_lock(&init_mm): taken');
         nextM = { ...m, ph: PH_UNLOCK };
       } else {
-        tx.say(() => `mmap_read_lock(&init_mm): waits (${holdersText(world, tx.all, tx.lockState(init), tx.tid)})`);
+        tx.say(() => `mmap_read_lock(&init_mm): waits (${holdersText(tx.all, tx.lockState(init), tx.tid)})`);
         tx.ts = { ...ts, m, blocked: true, key: undefined, future: undefined };
         return;
       }
@@ -649,47 +878,59 @@ function freeStep(tx: Tx, instr: FreeInstr, ts: ThreadState): void {
     case PH_SCAN: {
       // One step scans the PMD table up to its next present entry (pmd_present(READ_ONCE(*pmdp)))
       // and re-reads it in pmd_free_pte_page(); entries nobody else writes need no step each.
-      const ptrs = world.tables[m.c]?.ptrs ?? 0;
+      const table = pageOf(world, m.c);
+      const ptrs = table.ptrs;
       let j = m.i;
-      let v: readonly [number, number] = [0, 0];
+      let lo = 0;
+      let hi = 0;
       for (; j < ptrs; j++) {
-        v = tx.entryValue(m.c, j);
-        const cls = world.classify(m.c, v[0], v[1]);
+        lo = table.e[2 * j] ?? 0;
+        hi = table.e[2 * j + 1] ?? 0;
+        if (lo === 0 && hi === 0) continue;
+        const cls = world.classify(table, lo, hi);
         if (cls === 'table' || cls === 'leaf') break;
       }
-      tx.readRange(m.c, m.i, Math.min(j, ptrs - 1), what);
+      tx.readRange(table, m.i, Math.min(j, ptrs - 1), what);
       if (j >= ptrs) {
-        tx.say(() => `pmd_present(READ_ONCE(*pmdp)) for ${world.levelName(m.c)}[${m.i}…${ptrs - 1}] of ${world.tableText(m.c)}: no present entry left`);
+        tx.say(() => `pmd_present(READ_ONCE(*pmdp)) for ${world.levelName(table)}[${m.i}…${ptrs - 1}] of ${world.tableText(table)}: no present entry left`);
         nextM = scanFrom(ptrs);
         break;
       }
-      const [lo, hi] = v;
-      const g = world.classify(m.c, lo, hi) === 'table' ? world.child(lo, hi) : undefined;
+      const g = world.classify(table, lo, hi) === 'table' ? world.child(table, j, lo, hi) : undefined;
+      if (g) world.geo(g, world.entryUnits(table, j));
       const skippedText = j > m.i ? ` (entries ${m.i}…${j - 1} are none)` : '';
-      tx.say(() => `pmd_free_pte_page: READ_ONCE(*pmdp) ${entryName(world, m.c, j)} ${describeEntry(world, m.c, lo, hi)}${skippedText}${g === undefined ? ' (VM_WARN_ON: not a table)' : ''}`);
-      nextM = g === undefined ? scanFrom(j + 1) : { ...m, ph: PH_NCLEAR, g, i: j };
+      tx.say(() => `pmd_free_pte_page: READ_ONCE(*pmdp) ${entryName(world, table, j)} ${describeEntry(world, table, j, lo, hi)}${skippedText}${g === undefined ? ' (VM_WARN_ON: not a table)' : ''}`);
+      nextM = g === undefined ? scanFrom(j + 1) : { ...m, ph: PH_NCLEAR, g: g.id, i: j };
       break;
     }
-    case PH_NCLEAR:
-      tx.write(m.c, m.i, 0, 0, what);
-      tx.say(() => `pmd_clear(pmdp): ${entryName(world, m.c, m.i)} is now none`);
+    case PH_NCLEAR: {
+      const table = pageOf(world, m.c);
+      tx.write(table, m.i, 0, 0, what);
+      tx.say(() => `pmd_clear(pmdp): ${entryName(world, table, m.i)} is now none`);
       nextM = { ...m, ph: PH_NFLUSH };
       break;
-    case PH_NFLUSH:
-      tx.effects.push({ k: 'flush' });
-      tx.say(() => `__flush_tlb_kernel_pgtable(${hex16(world.vaOf(m.c, m.i))})`);
+    }
+    case PH_NFLUSH: {
+      const table = pageOf(world, m.c);
+      tx.flush();
+      tx.say(() => `__flush_tlb_kernel_pgtable(${entryName(world, table, m.i)})`);
       nextM = { ...m, ph: PH_NFREE };
       break;
-    case PH_NFREE:
-      tx.freeTable(m.g, what);
-      tx.say(() => `pte_free_kernel: frees ${world.tableText(m.g)}`);
+    }
+    case PH_NFREE: {
+      const table = pageOf(world, m.g);
+      tx.freeTable(table, what);
+      tx.say(() => `pte_free_kernel: frees ${world.tableText(table)}`);
       nextM = scanFrom(m.i + 1);
       break;
-    case PH_FREE:
-      tx.freeTable(m.c, what);
-      tx.say(() => `${pud ? 'pmd_free' : 'pte_free_kernel'}: frees ${world.tableText(m.c)} (the ${child} table)`);
+    }
+    case PH_FREE: {
+      const table = pageOf(world, m.c);
+      tx.freeTable(table, what);
+      tx.say(() => `${pud ? 'pmd_free' : 'pte_free_kernel'}: frees ${world.tableText(table)} (the ${childName} table)`);
       nextM = end();
       break;
+    }
     case PH_TRYUNLOCK:
       tx.release(init, false);
       tx.say(() => `mmap_read_unlock(&init_mm)${wokeText(tx.all, tx.woke)}`);
@@ -697,4 +938,11 @@ function freeStep(tx: Tx, instr: FreeInstr, ts: ThreadState): void {
       break;
   }
   tx.ts = nextM ? { ...tx.ts, m: nextM, key: undefined, future: undefined } : next(thread, tx.ts);
+}
+
+/** First 4 KiB unit of the entry a frame will load next. */
+export function frameUnits(world: World, f: Frame): number {
+  if (f.t !== 0) return f.base + f.i * f.unit;
+  const root = world.geo(world.machine.kernel.root);
+  return root ? entryUnits(root, f.i) : 0;
 }

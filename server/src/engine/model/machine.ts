@@ -229,37 +229,65 @@ export class Machine {
   }
 
   /**
-   * Saves the machine's own state besides entry values and physical frames (which `undo` and
-   * `phys.undo` record change by change): counters, the ledger's lists, vmalloc areas, findings,
-   * outputs, the current step's record, the page-table page source. Returns its restore. The
-   * race explorer takes one before each step that may change the machine.
+   * Saves the machine's own state besides entry values, ledger fields and physical frames (which
+   * `undo` and `phys.undo` record change by change): counters, list lengths (tables, findings,
+   * outputs), the current step's record and, when `deep`, the vmalloc areas, the address spaces'
+   * counters and the page-table page source too (what statements that allocate or free table
+   * pages, or map, may change). Returns its restore. The race explorer takes one before each
+   * step that may change the machine.
    */
-  capture(): () => void {
-    const counters = { ...this.counters };
-    const { liveTables, entriesWritten, nextTableId, lazyDepth, lazyPending, span, pgtablePages } = this;
+  capture(deep: boolean): () => void {
+    const { tlbFlushes, barriers, directMapSplits } = this.counters;
+    const { liveTables, entriesWritten, nextTableId, lazyDepth, lazyPending, span } = this;
     const tables = this.tables.length;
     const findings = this.findings.length;
     const outputs = this.outputs.length;
+    const current = this.current;
+    const allocated = current?.tablesAllocated.length ?? 0;
+    const freed = current?.tablesFreed.length ?? 0;
+    const written = current?.tablesWritten.length ?? 0;
+    const entries = current?.entriesWritten ?? 0;
+    const valid = current?.validWrites ?? 0;
+    const levels = current ? [...current.levelsTouched] : [];
+    const restoreDeep = deep ? this.captureDeep() : undefined;
+    return () => {
+      this.counters.tlbFlushes = tlbFlushes;
+      this.counters.barriers = barriers;
+      this.counters.directMapSplits = directMapSplits;
+      this.liveTables = liveTables;
+      this.entriesWritten = entriesWritten;
+      this.nextTableId = nextTableId;
+      this.lazyDepth = lazyDepth;
+      this.lazyPending = lazyPending;
+      this.span = span;
+      this.tables.length = tables;
+      this.findings.length = findings;
+      this.outputs.length = outputs;
+      this.current = current;
+      if (current) {
+        current.tablesAllocated.length = allocated;
+        current.tablesFreed.length = freed;
+        current.tablesWritten.length = written;
+        current.entriesWritten = entries;
+        current.validWrites = valid;
+        if (current.levelsTouched.size !== levels.length) {
+          current.levelsTouched.clear();
+          for (const depth of levels) current.levelsTouched.add(depth);
+        }
+      }
+      restoreDeep?.();
+    };
+  }
+
+  private captureDeep(): () => void {
+    const { pgtablePages } = this;
     const steps = this.steps.length;
     const linearMaps = this.linearMaps.length;
     const areas = [...this.vmAreas.entries()].map(([name, area]) => [name, area, area.freed] as const);
     const spaces = [...this.spaces.entries()].map(([name, space]) => [name, space, space.pgtablesBytes, space.unaccountedLinks.length, space.exited] as const);
-    const current = this.current;
-    const record = current && {
-      allocated: current.tablesAllocated.length,
-      freed: current.tablesFreed.length,
-      written: current.tablesWritten.length,
-      entries: current.entriesWritten,
-      valid: current.validWrites,
-      levels: [...current.levelsTouched],
-    };
     const source = captureFields(pgtablePages);
     return () => {
-      Object.assign(this.counters, counters);
-      Object.assign(this, { liveTables, entriesWritten, nextTableId, lazyDepth, lazyPending, span, pgtablePages });
-      this.tables.length = tables;
-      this.findings.length = findings;
-      this.outputs.length = outputs;
+      this.pgtablePages = pgtablePages;
       this.steps.length = steps;
       this.linearMaps.length = linearMaps;
       this.vmAreas.clear();
@@ -269,19 +297,10 @@ export class Machine {
       }
       this.spaces.clear();
       for (const [name, space, bytes, links, exited] of spaces) {
-        Object.assign(space, { pgtablesBytes: bytes, exited });
+        space.pgtablesBytes = bytes;
+        space.exited = exited;
         space.unaccountedLinks.length = links;
         this.spaces.set(name, space);
-      }
-      this.current = current;
-      if (current && record) {
-        current.tablesAllocated.length = record.allocated;
-        current.tablesFreed.length = record.freed;
-        current.tablesWritten.length = record.written;
-        current.entriesWritten = record.entries;
-        current.validWrites = record.valid;
-        current.levelsTouched.clear();
-        for (const depth of record.levels) current.levelsTouched.add(depth);
       }
       source();
     };
@@ -289,8 +308,11 @@ export class Machine {
 
   /** Makes a table writable in this step: copy-on-write for history, and records the change. */
   touch(table: TablePage): void {
-    if (table.touchedStep === this.step) return;
-    this.undo?.table(table);
+    if (table.touchedStep === this.step) {
+      // The race explorer takes steps back, and the step record with them; the copy stays.
+      if (this.undo && this.current && !this.current.tablesWritten.includes(table)) this.current.tablesWritten.push(table);
+      return;
+    }
     table.touchedStep = this.step;
     if (this.historyEnabled) table.copyOnWrite(this.step);
     else table.from = this.step;

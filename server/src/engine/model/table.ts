@@ -30,7 +30,7 @@ export interface LedgerEvent {
 export interface UndoLog {
   /** After `table.set(i, …)` replaced (oldLo, oldHi). */
   entry(table: TablePage, i: number, oldLo: number, oldHi: number): void;
-  /** Before the table's own fields change (history arrays, ledger state, events, links). */
+  /** Before the table's ledger fields change (state, events, its own parent link). */
   table(table: TablePage): void;
   /** Any other change, with the function that takes it back. */
   push(revert: () => void): void;
@@ -143,12 +143,11 @@ export class TablePage {
   }
 
   /**
-   * Saves every field a statement may change besides entry values (which the undo log records
-   * one by one): the history arrays, the ledger state, the events, the links.
+   * Saves the ledger fields a statement may change (entry values and child links are recorded
+   * change by change; the history arrays only ever gain a copy of the content before the step).
    */
   capture(): TableFields {
-    const { e, children, used, from, touchedStep, constructed, destructed, freed, freedAt, parent, parentIndex, name } = this;
-    const past = this.past.length;
+    const { constructed, destructed, freed, freedAt, parent, parentIndex, name } = this;
     const events = this.events.length;
     return {
       freed,
@@ -158,10 +157,9 @@ export class TablePage {
       parentIndex,
       name,
       restore: () => {
-        Object.assign(this, { e, children, used, from, touchedStep, constructed, destructed, freed, freedAt, parent, parentIndex });
+        Object.assign(this, { constructed, destructed, freed, freedAt, parent, parentIndex });
         if (name === undefined) delete this.name;
         else this.name = name;
-        this.past.length = past;
         this.events.length = events;
       },
     };
