@@ -41,7 +41,7 @@ export function buildWebviewHtml(options: WebviewHtmlOptions): string {
   <title>PTScn Inspector</title>${style}
 </head>
 <body>
-  <main id="root" aria-live="polite"></main>
+  <main id="root"></main>
   <script nonce="${escapeAttribute(options.nonce)}" src="${escapeAttribute(options.scriptUri)}"></script>
 </body>
 </html>

@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -87,6 +87,15 @@ async function inFrames(selector) {
     await page.waitForEvent('framenavigated', { timeout: Math.max(1, Math.min(5_000, deadline - Date.now())) }).catch(() => undefined);
   }
   throw new Error(`no frame has ${selector} after ${WAIT} ms`);
+}
+
+/** The frame (webviews live in nested iframes) that has `selector`, once it has it. */
+async function frameWith(selector) {
+  await inFrames(selector);
+  for (const frame of page.frames()) {
+    if ((await frame.locator(selector).count().catch(() => 0)) > 0) return frame;
+  }
+  throw new Error(`no frame has ${selector}`);
 }
 
 /** A check that leaves a FAILED screenshot behind when it fails, to see what the user saw. */
@@ -205,6 +214,97 @@ describe('ptscn in a real VS Code', { timeout: 15 * 60_000 }, () => {
     const title = await heading.innerText();
     await screenshot('inspector');
     assert.equal(title, 'W+X in the kernel');
+  });
+
+  check('the inspector shows the page-table tree of the run', async () => {
+    // The workbench has trees of its own: the inspector's is the one labelled "Page tables".
+    const frame = await frameWith('[role="tree"][aria-label="Page tables"] [role="treeitem"]:not(.loading)');
+    await frame.waitForFunction(() => document.querySelectorAll('[aria-label="Page tables"] [role="treeitem"]:not(.loading)').length >= 3, undefined, { timeout: WAIT });
+    const rows = await frame.locator('[aria-label="Page tables"] [role="treeitem"]:not(.loading)').allInnerTexts();
+    await screenshot('inspector-tree');
+    assert.match(rows[0] ?? '', /swapper_pg_dir/);
+    assert.ok(rows.some((r) => /\[256\]\s+0xffff800000000000/.test(r)), `no vmalloc-area row in ${rows.join(' | ')}`);
+    assert.equal(await frame.locator('[aria-label="Page tables"] [role="treeitem"]').first().getAttribute('aria-level'), '1');
+  });
+
+  check('the inspector follows the cursor to the statement under it', async () => {
+    const frame = await frameWith('[data-testid="step-label"]');
+    const label = frame.locator('[data-testid="step-label"]');
+    await clickText('check_wx');
+    await frame.waitForFunction(() => /· line 6 ·/.test(document.querySelector('[data-testid="step-label"]')?.textContent ?? ''), undefined, { timeout: WAIT });
+    await clickText('vmalloc', 'vmalloc text');
+    await frame.waitForFunction(() => /· line 5 ·/.test(document.querySelector('[data-testid="step-label"]')?.textContent ?? ''), undefined, { timeout: WAIT });
+    // The statement's change is selected: the W+X block it mapped, marked as a finding.
+    await frame.locator('.tree-row.active .badge.finding-wx').waitFor({ timeout: WAIT });
+    await screenshot('inspector-follows-cursor');
+    assert.match(await label.innerText(), /^step 1\/4 · line 5 · kernel/);
+  });
+
+  check('the inspector reveals the statement behind a finding', async () => {
+    await clickText('check_wx');
+    const frame = await frameWith('.tree-row .badge.finding-wx');
+    await frame.locator('.tree-row .badge.finding-wx').first().click();
+    await page.locator('.editor-instance .monaco-editor .cursor-line, .statusbar-item', { hasText: 'Ln 5' }).first().waitFor({ timeout: WAIT });
+    await screenshot('inspector-reveal');
+  });
+
+  check('the inspector comes back as it was after being hidden', async () => {
+    const frame = await frameWith('[data-testid="step-label"]');
+    const before = await frame.locator('[data-testid="step-label"]').innerText();
+    // Another editor in front of the inspector destroys its page (no retainContextWhenHidden) ...
+    await page.locator('.tab', { hasText: 'PTScn: W+X in the kernel' }).click();
+    await page.locator('.explorer-folders-view .monaco-list-row', { hasText: 'race.ptscn' }).first().click();
+    await page.locator('.tab.active', { hasText: 'race.ptscn' }).waitFor({ timeout: WAIT });
+    await frame.locator('[data-testid="step-label"]').waitFor({ state: 'detached', timeout: WAIT }).catch(() => undefined);
+    // ... and selecting its tab again restores it from its saved state.
+    await page.locator('.tab', { hasText: 'PTScn: W+X in the kernel' }).click();
+    const again = await frameWith('[data-testid="step-label"]');
+    await again.waitForFunction((text) => document.querySelector('[data-testid="step-label"]')?.textContent === text, before, { timeout: WAIT });
+    await again.locator('[aria-label="Page tables"] [role="treeitem"]:not(.loading)').first().waitFor({ timeout: WAIT });
+    await screenshot('inspector-restored');
+  });
+
+  check('the inspector pages a million-row tree without waiting', async () => {
+    // Open the file in the first editor group, where the lens is the only one in view.
+    await clickText('check_wx');
+    await openFile('e2e-fixtures/big-linear-map.ptscn');
+    const lens = page.locator('.codelens-decoration a', { hasText: 'Show tables' }).first();
+    await lens.waitFor({ timeout: WAIT });
+    const started = Date.now();
+    await lens.click();
+    await page.locator('.tab', { hasText: 'PTScn: 4 GiB linear map in 4K pages' }).waitFor({ timeout: WAIT });
+    const frame = await frameWith('[role="tree"][aria-label="Page tables"] [role="treeitem"]:not(.loading)');
+    const openMs = Date.now() - started;
+    const expand = Date.now();
+    await frame.getByRole('button', { name: 'Expand all' }).click();
+    await frame.waitForFunction(() => /[0-9],[0-9]{3},[0-9]{3} rows/.test(document.querySelector('.status')?.textContent ?? ''), undefined, { timeout: WAIT });
+    const expandMs = Date.now() - expand;
+    // Inside the page: from a scroll to every row in view holding data from the server.
+    const figures = await frame.locator('[aria-label="Page tables"]').evaluate(async (el) => {
+      const rows = () => [...el.querySelectorAll('[role="treeitem"]:not([hidden])')];
+      const filled = () => rows().length > 5 && rows().every((r) => !r.classList.contains('loading'));
+      const frameDone = () => new Promise((r) => requestAnimationFrame(() => r()));
+      const time = async (move) => {
+        const before = rows()[0]?.id;
+        const t = performance.now();
+        move();
+        do await frameDone();
+        while ((rows()[0]?.id === before || !filled()) && performance.now() - t < 10_000);
+        return performance.now() - t;
+      };
+      const wheel = [];
+      for (let i = 0; i < 40; i++) wheel.push(await time(() => el.dispatchEvent(new WheelEvent('wheel', { deltaY: 120, bubbles: true, cancelable: true }))));
+      const jumps = [];
+      for (const f of [0.2, 0.8, 0.5, 0.95, 0.05]) jumps.push(await time(() => (el.scrollTop = f * (el.scrollHeight - el.clientHeight))));
+      const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+      return { wheelMedianMs: Math.round(median(wheel)), wheelMaxMs: Math.round(Math.max(...wheel)), jumpMedianMs: Math.round(median(jumps)), jumpMaxMs: Math.round(Math.max(...jumps)), wheel: wheel.map(Math.round), jumps: jumps.map(Math.round), top: rows()[0]?.id };
+    });
+    const total = await frame.locator('.status').innerText();
+    const report = { map: '4G', status: total, openMs, expandAllMs: expandMs, ...figures };
+    console.log(`inspector in VS Code: ${JSON.stringify(report)}`);
+    writeFileSync(join(SHOTS, 'inspector-perf.json'), `${JSON.stringify(report, null, 2)}\n`);
+    await screenshot('inspector-million-rows');
+    assert.ok(figures.jumpMaxMs < 5_000, `a jump took ${figures.jumpMaxMs} ms`);
   });
 
   check('lists every scenario in the Test Explorer', async () => {

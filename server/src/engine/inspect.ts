@@ -10,6 +10,7 @@ import { levelIndices, type ArchProfile, type Depth } from './arch/profile';
 import type { Exploration, ExploredTable } from './exec/modules';
 import type { Binding } from './exec/context';
 import { tablesAtStep } from './explore/index';
+import { TableTree } from './inspect-tree';
 import { ptdumpText } from './kernel/ptdump';
 import type { AddressSpace, Counters, Machine } from './model/machine';
 import type { LedgerEventKind, TablePage } from './model/table';
@@ -118,6 +119,13 @@ export class RunState {
 
   get profile(): ArchProfile {
     return this.machine.profile;
+  }
+
+  private tableTree: TableTree | undefined;
+
+  /** The inspector's coalesced, cached reading of the tables (inspect-tree.ts). */
+  get tree(): TableTree {
+    return (this.tableTree ??= new TableTree(this.machine));
   }
 
   get stepCount(): number {

@@ -6,9 +6,9 @@
 // so new edits and `$/cancelRequest` are read; a stale run is stopped through `shouldStop`.
 
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { headerOptions, resolveProfile, runScenarioSteps, type ArchProfile, type Budget, type Finding, type RunOptions, type Scenario, type ScenarioRun } from '../engine/index';
+import { headerOptions, resolveProfile, runScenarioSteps, type ArchProfile, type Budget, type Counterexample, type Finding, type RunOptions, type Scenario, type ScenarioRun } from '../engine/index';
 import type { ServerSettings } from '../protocol/lsp-ext';
-import type { ExplorerResult, RunResult, StepSummary } from '../protocol/result';
+import type { CounterexampleInfo, ExplorerResult, RunResult, StepSummary } from '../protocol/result';
 import { sortFindings, toRange, toRunDiagnostic } from './diagnostics';
 
 /** The engine's stepwise entry point; tests inject their own. */
@@ -123,15 +123,40 @@ function stepsOf(document: TextDocument, run: ScenarioRun): StepSummary[] {
   }));
 }
 
+function counterexampleOf(document: TextDocument, cx: Counterexample): CounterexampleInfo {
+  return {
+    kind: cx.kind,
+    message: cx.message,
+    range: toRange(document, cx.span),
+    shortest: cx.shortest,
+    tables: cx.tables.map((t) => ({ ...t, entries: t.entries.map((e) => ({ ...e })) })),
+    steps: cx.steps.map((s) => ({
+      index: s.index,
+      thread: s.thread,
+      range: toRange(document, s.span),
+      action: s.action,
+      changes: s.changes.map((c) => ({ ...c })),
+      freed: [...s.freed],
+      touched: [...s.touched],
+    })),
+  };
+}
+
 function explorerOf(document: TextDocument, run: ScenarioRun): ExplorerResult[] {
-  return run.state.explorations.map((e) => ({
-    range: toRange(document, e.span),
-    schedules: e.schedules,
-    states: e.states,
-    races: e.races,
-    complete: e.complete,
-    summary: e.summary,
-  }));
+  return run.state.explorations.map((e) => {
+    const result: ExplorerResult = {
+      range: toRange(document, e.span),
+      schedules: e.schedules,
+      states: e.states,
+      races: e.races,
+      complete: e.complete,
+      summary: e.summary,
+    };
+    // The inspector shows each race's schedule step by step, with the tables at every step.
+    if (e.threads) result.threads = [...e.threads];
+    if (e.counterexamples && e.counterexamples.length > 0) result.counterexamples = e.counterexamples.map((cx) => counterexampleOf(document, cx));
+    return result;
+  });
 }
 
 /** The protocol's view of a scenario: its static findings, and the run when there was one. */

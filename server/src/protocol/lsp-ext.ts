@@ -85,9 +85,14 @@ export namespace DocumentScenariosRequest {
 }
 
 /**
- * Client → server request, sent by the inspector (through its host) to page through the table
- * tree of a scenario at one step. The server answers from the run it keeps for
- * `(uri, version, scenarioIndex)` and runs the scenario first when it has none.
+ * Client → server request, sent by the inspector (through its host) to page through one view of
+ * a scenario's state after one step: the table tree (default), the ledger of table pages, the
+ * kernel ptdump lines, or the counters (`view`). The tree honours expansion (`expanded`,
+ * `collapsed`, `expandAll`) and `filter`; with `focusChange` it also finds the first entry the
+ * step changed, expands the path to it and answers `focus` (with `offset: -1`, the page around
+ * it). Rows are computed lazily from coalesced runs, so any page costs about its own size. The
+ * server answers from the run it keeps for `(uri, version, scenarioIndex)` and runs the scenario
+ * first when it has none.
  */
 export namespace InspectorTreeRequest {
   export const method = 'ptscn/inspectorTree' as const;

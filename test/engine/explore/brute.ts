@@ -5,7 +5,7 @@ import type { ExecContext } from '../../../server/src/engine/exec/context';
 import type { ConcurrentBlock } from '../../../server/src/engine/program';
 import { exploreModule, initialState } from '../../../server/src/engine/explore/index';
 import { compileBlock, type Thread } from '../../../server/src/engine/explore/compile';
-import { stateKey, World, type State } from '../../../server/src/engine/explore/model';
+import { stateText, World, type State } from '../../../server/src/engine/explore/model';
 import { emptyResult, search } from '../../../server/src/engine/explore/search';
 import { exec, type RaceKind } from '../../../server/src/engine/explore/steps';
 
@@ -74,7 +74,7 @@ export function enumerate({ world, threads, s0 }: Captured, limit = 2_000_000): 
     }
     if (!moved) {
       result.schedules++;
-      result.finals.add(stateKey(world, s));
+      result.finals.add(stateText(world, s));
     }
     if (result.schedules > limit) throw new Error('model too large to enumerate');
   };
@@ -86,6 +86,6 @@ export function enumerate({ world, threads, s0 }: Captured, limit = 2_000_000): 
 export function reducedFinals({ world, threads, s0 }: Captured): { finals: Set<string>; states: number } {
   const finals = new Set<string>();
   const result = emptyResult();
-  search(world, threads, s0, { states: 1e9, schedules: 1e9, onFinal: (s) => finals.add(stateKey(world, s)) }, result);
+  search(world, threads, s0, { states: 1e9, schedules: 1e9, onFinal: (s) => finals.add(stateText(world, s)) }, result);
   return { finals, states: result.states };
 }

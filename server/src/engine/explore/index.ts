@@ -21,7 +21,7 @@ import type { Span } from '../program';
 import { hex16 } from '../u64';
 import { compileBlock, type Thread } from './compile';
 import { World, type State } from './model';
-import { canonical, emptyResult, reaches, replay, search, shorter, type SearchResult } from './search';
+import { canonical, emptyResult, inThreadOrder, reaches, replay, search, shorter, type SearchResult } from './search';
 import { startThread, type RaceKind } from './steps';
 
 /** States the search for a shorter counterexample may store. */
@@ -60,6 +60,8 @@ export const exploreModule: ExploreModule = {
     };
     world.journal.attach(machine);
     const saved = machine.span;
+    /** Whether the canonical schedule runs (until then the machine goes back on a stop). */
+    let final = false;
     try {
       const s0 = initialState(world, threads);
       try {
@@ -86,6 +88,7 @@ export const exploreModule: ExploreModule = {
         let tids = reaches(world, threads, s0, witness.tids, witness.kind) ? witness.tids : witness.raw;
         const found = shorter(world, threads, s0, witness.kind, tids.length, Math.min(SHORTEST_CAP, machine.budget.states));
         if (found.path) tids = found.path;
+        tids = inThreadOrder(world, threads, s0, tids, witness.kind);
         const cx = counterexample(world, threads, s0, witness.kind, tids, found.proven);
         if (!cx) continue;
         exploration.counterexamples?.push(cx);
@@ -94,12 +97,17 @@ export const exploreModule: ExploreModule = {
       raceFindings.set(exploration, findings);
 
       // The machine after the block: the canonical schedule, with its statements' own findings.
+      final = true;
       for (const out of canonical(world, threads, s0)) {
         const run = out.kernel;
         if (run?.outcome) ctx.settle?.(run.stmt, run.outcome, run.fresh);
       }
     } catch (e) {
       if (e instanceof RunStop && !e.exploration) {
+        if (!final) {
+          world.journal.undo(0);
+          machine.span = block.span;
+        }
         counts();
         e.exploration = exploration;
       }

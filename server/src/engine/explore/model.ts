@@ -35,7 +35,6 @@ export interface LockState {
   readers: readonly number[];
   /** Waiters in arrival order. */
   queue: readonly { tid: number; write: boolean }[];
-  key?: string;
 }
 
 /**
@@ -87,9 +86,40 @@ export interface ThreadState {
   blocked: boolean;
   done: boolean;
   regs: readonly (Reg | undefined)[] | undefined;
-  /** Cached hash key and future footprint. */
-  key?: string;
-  future?: Access[];
+  /** Cached hash and future footprint. */
+  h: number | undefined;
+  future: Access[] | undefined;
+}
+
+/**
+ * A thread state. States are made only here and by `withMicro`, with one field layout, so that
+ * the hot paths stay monomorphic (object spread of varying shapes is slow).
+ */
+export function threadState(pc: number, m: Micro | undefined, blocked: boolean, done: boolean, regs: ThreadState['regs']): ThreadState {
+  return { pc, m, blocked, done, regs, h: undefined, future: undefined };
+}
+
+export function withMicro(ts: ThreadState, m: Micro | undefined, blocked = ts.blocked): ThreadState {
+  return threadState(ts.pc, m, blocked, ts.done, ts.regs);
+}
+
+export function frame(t: number, i: number, last: number, lo: number, hi: number, base: number, unit: number, depth: Depth): Frame {
+  return { t, i, last, lo, hi, base, unit, depth };
+}
+
+type FreeFields = Omit<Extract<Micro, { kind: 'free' }>, 'kind'>;
+
+/** A freeing helper's registers with some fields changed. */
+export function freeMicro(m: FreeFields, changes: Partial<FreeFields>): Extract<Micro, { kind: 'free' }> {
+  return {
+    kind: 'free',
+    ph: changes.ph ?? m.ph,
+    pt: changes.pt ?? m.pt,
+    pi: changes.pi ?? m.pi,
+    c: changes.c ?? m.c,
+    g: changes.g ?? m.g,
+    i: changes.i ?? m.i,
+  };
 }
 
 export interface State {
@@ -101,7 +131,6 @@ export interface State {
   /** Bit per static key that is enabled. */
   keys: number;
   threads: readonly ThreadState[];
-  key?: string;
 }
 
 /** The machine and names of one block; shared by every state. */
@@ -227,45 +256,161 @@ export function entryUnits(g: Geo, i: number): number {
   return g.root ? (g.root[i] ?? 0) : g.base + i * g.unit;
 }
 
-export function threadKey(ts: ThreadState): string {
-  if (ts.key !== undefined) return ts.key;
-  let key = ts.done ? 'D' : `${ts.pc}${ts.blocked ? 'b' : ''}`;
-  const m = ts.m;
-  if (m) {
-    if (m.kind === 'walk') {
-      key += ':w';
-      for (const f of m.frames) key += `${f.t}.${f.i},`;
-    } else if (m.kind === 'free') key += `:f${m.ph}.${m.pt}.${m.pi}.${m.c}.${m.g}.${m.i}`;
-    else key += `:r${m.t}.${m.i}.${m.lo}.${m.hi}.${m.clobbered ? m.by : '-'}`;
+function sameMicro(a: Micro | undefined, b: Micro | undefined): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.kind !== b.kind) return false;
+  if (a.kind === 'walk') {
+    const fa = a.frames;
+    const fb = (b as typeof a).frames;
+    if (fa.length !== fb.length) return false;
+    for (let k = 0; k < fa.length; k++) {
+      const x = fa[k] as Frame;
+      const y = fb[k] as Frame;
+      if (x.t !== y.t || x.i !== y.i) return false;
+    }
+    return true;
   }
-  if (ts.regs) {
-    key += ':';
-    for (const r of ts.regs) key += r ? `${r.t}.${r.i}.${r.lo}.${r.hi}.${r.c},` : ',';
+  if (a.kind === 'free') {
+    const y = b as typeof a;
+    return a.ph === y.ph && a.pt === y.pt && a.pi === y.pi && a.c === y.c && a.g === y.g && a.i === y.i;
   }
-  ts.key = key;
-  return key;
+  const y = b as typeof a;
+  return a.t === y.t && a.i === y.i && a.lo === y.lo && a.hi === y.hi && a.clobbered === y.clobbered && (!a.clobbered || a.by === y.by);
 }
 
-function lockKey(l: LockState): string {
-  if (l.key !== undefined) return l.key;
-  let key = `${l.writer}/${l.readers.join('.')}/`;
-  for (const q of l.queue) key += `${q.tid}${q.write ? 'w' : 'r'}.`;
-  l.key = key;
-  return key;
+function sameRegs(a: ThreadState['regs'], b: ThreadState['regs']): boolean {
+  if (a === b) return true;
+  if (!a || !b || a.length !== b.length) return false;
+  for (let k = 0; k < a.length; k++) {
+    const x = a[k];
+    const y = b[k];
+    if (x === y) continue;
+    if (!x || !y || x.t !== y.t || x.i !== y.i || x.lo !== y.lo || x.hi !== y.hi || x.c !== y.c) return false;
+  }
+  return true;
+}
+
+/** Whether two thread states are the same (a walk frame is named by its table and position). */
+export function sameThread(a: ThreadState, b: ThreadState): boolean {
+  if (a === b) return true;
+  if (a.done !== b.done) return false;
+  if (a.done) return sameRegs(a.regs, b.regs);
+  return a.pc === b.pc && a.blocked === b.blocked && sameMicro(a.m, b.m) && sameRegs(a.regs, b.regs);
+}
+
+function sameLock(a: LockState, b: LockState): boolean {
+  if (a === b) return true;
+  if (a.writer !== b.writer || a.readers.length !== b.readers.length || a.queue.length !== b.queue.length) return false;
+  for (let k = 0; k < a.readers.length; k++) if (a.readers[k] !== b.readers[k]) return false;
+  for (let k = 0; k < a.queue.length; k++) {
+    const x = a.queue[k] as LockState['queue'][number];
+    const y = b.queue[k] as LockState['queue'][number];
+    if (x.tid !== y.tid || x.write !== y.write) return false;
+  }
+  return true;
+}
+
+/** Whether two states are the same: the same machine content and the same explorer state. */
+export function sameState(a: State, b: State): boolean {
+  if (a.mem !== b.mem || a.keys !== b.keys || a.locks.length !== b.locks.length || a.threads.length !== b.threads.length) return false;
+  for (let k = 0; k < a.locks.length; k++) if (!sameLock(a.locks[k] as LockState, b.locks[k] as LockState)) return false;
+  for (let k = 0; k < a.threads.length; k++) if (!sameThread(a.threads[k] as ThreadState, b.threads[k] as ThreadState)) return false;
+  return true;
+}
+
+function mix(h: number, x: number): number {
+  h = Math.imul(h ^ x, 0x9e3779b1);
+  return (h ^ (h >>> 15)) | 0;
+}
+
+/** A 32-bit hash of a thread state: equal states, equal hashes. */
+export function threadHash(ts: ThreadState): number {
+  if (ts.h !== undefined) return ts.h;
+  let h = ts.done ? -1 : mix(ts.pc, ts.blocked ? 1 : 2);
+  const m = ts.m;
+  if (m && !ts.done) {
+    if (m.kind === 'walk') for (const f of m.frames) h = mix(mix(h, f.t), f.i);
+    else if (m.kind === 'free') h = mix(mix(mix(mix(mix(mix(h, 3), m.ph), m.pt), m.pi), m.c * 31 + m.g), m.i);
+    else h = mix(mix(mix(mix(mix(h, 4), m.t), m.i), m.lo), m.hi ^ (m.clobbered ? m.by + 1 : 0));
+  }
+  if (ts.regs) for (const r of ts.regs) h = r ? mix(mix(mix(mix(h, r.t), r.i), r.lo ^ r.c), r.hi) : mix(h, 5);
+  ts.h = h;
+  return h;
+}
+
+function lockHash(h: number, l: LockState): number {
+  h = mix(h, l.writer);
+  for (const r of l.readers) h = mix(h, r);
+  h = mix(h, -2);
+  for (const q of l.queue) h = mix(h, q.tid * 2 + (q.write ? 1 : 0));
+  return h;
+}
+
+/** The explorer part of a state's hash. */
+function explorerHash(h: number, s: State): number {
+  h = mix(h, s.keys);
+  for (const l of s.locks) h = lockHash(h, l);
+  for (const ts of s.threads) h = mix(h, threadHash(ts));
+  return h;
 }
 
 /**
- * The key of a state: equal keys, equal states. The machine must be in state `s` when its
- * content id is not known yet (right after the step that reached it).
+ * A cheap 32-bit hash of a state (the machine in state `s`), to rule out most lookups of states
+ * that were never stored without computing their machine id. Equal states, equal hashes.
  */
-export function stateKey(world: World, s: State): string {
-  if (s.key !== undefined) return s.key;
+export function quickHash(world: World, s: State): number {
+  return explorerHash(world.journal.h1, s);
+}
+
+/** The machine id of `s`; the machine must be in state `s` when it is not known yet. */
+export function memOf(world: World, s: State): number {
   if (s.mem === undefined) s.mem = world.memKeys.current();
-  let key = `${s.mem}|${s.keys}`;
-  for (const l of s.locks) key += '|' + lockKey(l);
-  for (const ts of s.threads) key += '|' + threadKey(ts);
-  s.key = key;
-  return key;
+  return s.mem;
+}
+
+/**
+ * States with a value each, compared exactly (`sameState`) under a 32-bit hash. The machine must
+ * be in the state looked up when its machine id is not known yet.
+ */
+export class StateMap<V> {
+  private readonly buckets = new Map<number, { s: State; v: V }[]>();
+  size = 0;
+
+  constructor(private readonly world: World) {}
+
+  private bucket(s: State): { s: State; v: V }[] | undefined {
+    return this.buckets.get(explorerHash(memOf(this.world, s), s));
+  }
+
+  get(s: State): V | undefined {
+    const bucket = this.bucket(s);
+    if (bucket) for (const e of bucket) if (sameState(e.s, s)) return e.v;
+    return undefined;
+  }
+
+  set(s: State, v: V): void {
+    const h = explorerHash(memOf(this.world, s), s);
+    let bucket = this.buckets.get(h);
+    if (!bucket) this.buckets.set(h, (bucket = []));
+    for (const e of bucket) {
+      if (sameState(e.s, s)) {
+        e.v = v;
+        return;
+      }
+    }
+    bucket.push({ s, v });
+    this.size++;
+  }
+}
+
+/** A stable text of a state, for tests that compare final states across searches. */
+export function stateText(world: World, s: State): string {
+  const frames = (m: Micro | undefined): string =>
+    !m ? '' : m.kind === 'walk' ? m.frames.map((f) => `${f.t}.${f.i}`).join(',') : m.kind === 'free' ? `f${m.ph}.${m.pt}.${m.pi}.${m.c}.${m.g}.${m.i}` : `r${m.t}.${m.i}.${m.lo}.${m.hi}.${m.clobbered ? m.by : '-'}`;
+  const regs = (r: ThreadState['regs']): string => (r ?? []).map((x) => (x ? `${x.t}.${x.i}.${x.lo}.${x.hi}.${x.c}` : '')).join(',');
+  const threads = s.threads.map((ts) => (ts.done ? `D:${regs(ts.regs)}` : `${ts.pc}${ts.blocked ? 'b' : ''}:${frames(ts.m)}:${regs(ts.regs)}`));
+  const locks = s.locks.map((l) => `${l.writer}/${l.readers.join('.')}/${l.queue.map((q) => `${q.tid}${q.write ? 'w' : 'r'}`).join('.')}`);
+  return `${memOf(world, s)}|${s.keys}|${locks.join('|')}|${threads.join('|')}`;
 }
 
 /** A step's source: the statement a thread is executing. */

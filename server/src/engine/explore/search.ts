@@ -13,18 +13,19 @@
 // graph has: any full schedule is a prefix, up to swapping independent steps, of an explored
 // one.
 //
-// States are stored (hashed, so each is expanded once) only where the search branches. Along a
-// chain of states where the choice is forced (one thread can run, or one step is independent of
-// everything the others may still do) nothing is stored: the chain is followed to its end, where
-// the state is stored if it branches. This loses no outcome: storing a state only prevents
-// expanding it twice, and a chain state has exactly one successor, which is explored whenever
-// the chain is; a chain reached along two paths is just followed twice. A walk over a big
-// PTE-mapped range, whose loads are invisible to the other threads, stores no state per load.
+// States are stored (hashed, so each is expanded once) where the search branches, right after
+// a branch, and at every CHECKPOINT-th depth. Along a chain of states where the choice is forced
+// (one thread can run, or one step is independent of everything the others may still do) the
+// other states are not stored, only looked up when a cheap hash says they may have been. This
+// loses no outcome: storing a state only prevents expanding it twice, and a chain state has
+// exactly one successor, which is explored whenever the chain is; a chain reached along two
+// paths is followed twice, until it meets a stored state. A walk over a big PTE-mapped range,
+// whose loads are invisible to the other threads, stores one state per CHECKPOINT loads.
 
 import { RunStop } from '../model/machine';
 import { ALL_DEPTHS, READ, anyConflict, slotAccess, type Access } from './footprint';
 import type { Thread } from './compile';
-import { stateKey, type State, type ThreadState, type World } from './model';
+import { StateMap, quickHash, type State, type ThreadState, type World } from './model';
 import { exec, frameUnits, runnable, type RaceKind, type StepOut } from './steps';
 
 export interface Limits {
@@ -68,7 +69,7 @@ const POLL_EVERY = 2048;
  * Along a forced chain, a state is stored when its depth is a multiple of this: a schedule that
  * joins a chain explored before meets a stored state within that many steps and ends there.
  */
-const CHECKPOINT = 32;
+const CHECKPOINT = 64;
 
 /** The footprint of everything a thread may still do. */
 function futureOf(world: World, threads: readonly Thread[], ts: ThreadState, tid: number): Access[] {
@@ -102,21 +103,52 @@ function independent(world: World, threads: readonly Thread[], s: State, tid: nu
 }
 
 /**
- * The steps to explore from `s` (the machine in state `s`): a step whose choice is forced, taken
- * (the machine left after it), or the threads to branch on (the machine left in `s`).
+ * A step to branch on: taken already when it did not change the machine, else its thread.
+ * `Branches.live` is one that changed the machine and is still on it (explore it first).
  */
-export function expand(world: World, threads: readonly Thread[], s: State): StepOut | number[] {
-  const cands: number[] = [];
-  for (let tid = 0; tid < s.threads.length; tid++) if (runnable(s, tid)) cands.push(tid);
-  if (cands.length === 0) return cands;
-  if (cands.length === 1) return exec(world, threads, s, cands[0] as number, false) ?? [];
-  const mark = world.journal.length;
-  for (const tid of cands) {
-    const out = exec(world, threads, s, tid, false);
-    if (out && !out.violation && !out.misuse && out.woke.length === 0 && independent(world, threads, s, tid, out.acc)) return out;
-    world.journal.undo(mark);
+export type Candidate = StepOut | number;
+
+export interface Branches {
+  cands: Candidate[];
+  live: StepOut | undefined;
+}
+
+/**
+ * The steps to explore from `s` (the machine in state `s`): a step whose choice is forced, taken
+ * (the machine left after it), or the steps to branch on (the machine left in `s`, or after
+ * `live`).
+ */
+export function expand(world: World, threads: readonly Thread[], s: State): StepOut | Branches {
+  let enabled = 0;
+  let only = -1;
+  for (let tid = 0; tid < s.threads.length; tid++) {
+    if (!runnable(s, tid)) continue;
+    enabled++;
+    only = tid;
   }
-  return cands;
+  if (enabled === 0) return { cands: [], live: undefined };
+  if (enabled === 1) return exec(world, threads, s, only, false) ?? { cands: [], live: undefined };
+  const mark = world.journal.length;
+  const cands: Candidate[] = [];
+  let live: StepOut | undefined;
+  // Threads are tried from the last to the first, so that the step left on the machine (live)
+  // is the first thread's, which the search explores first anyway.
+  for (let tid = s.threads.length - 1; tid >= 0; tid--) {
+    if (!runnable(s, tid)) continue;
+    if (live) {
+      // The machine must be in `s` again to try the next thread: the live step goes back.
+      world.journal.undo(mark);
+      cands.push(live.tid);
+      live = undefined;
+    }
+    const out = exec(world, threads, s, tid, false);
+    if (!out) continue;
+    if (!out.violation && !out.misuse && out.woke.length === 0 && independent(world, threads, s, tid, out.acc)) return out;
+    if (out.changed) live = out;
+    else cands.push(out);
+  }
+  cands.reverse();
+  return { cands, live };
 }
 
 /**
@@ -128,15 +160,19 @@ export function search(world: World, threads: readonly Thread[], s0: State, limi
   const journal = world.journal;
   const root = journal.length;
   const trims = new Map<RaceKind, number>();
-  const visited = new Set<string>([stateKey(world, s0)]);
+  const visited = new StateMap<true>(world);
+  visited.set(s0, true);
   result.states = 1;
+  const seen = new Set<number>([quickHash(world, s0)]);
   interface Node {
     s: State;
     mark: number;
-    cands: number[];
+    cands: Candidate[];
     k: number;
     /** The steps from the previous node to this one. */
     via: StepOut[];
+    /** The first candidate is a step still on the machine. */
+    live: boolean;
   }
   const stack: Node[] = [];
   const schedule = (): void => {
@@ -161,12 +197,12 @@ export function search(world: World, threads: readonly Thread[], s0: State, limi
   };
   /** Stores `s` (the machine in `s`); false, and the schedule ends there, when it was stored before. */
   const store = (s: State): boolean => {
-    const key = stateKey(world, s);
-    if (visited.has(key)) {
+    if (visited.get(s)) {
       schedule();
       return false;
     }
-    visited.add(key);
+    visited.set(s, true);
+    seen.add(quickHash(world, s));
     result.states++;
     if (result.states > limits.states) {
       result.complete = false;
@@ -194,43 +230,63 @@ export function search(world: World, threads: readonly Thread[], s0: State, limi
         return undefined;
       }
       const s = out.s;
-      // A chain state is stored only at every CHECKPOINT-th depth; see the file comment.
-      const stored = s.depth % CHECKPOINT === 0;
-      if (stored && !store(s)) return undefined;
+      // Stored: the first state after a branch, and every CHECKPOINT-th depth along a chain;
+      // other chain states are only looked up, when their quick hash says they may be stored.
+      const stored = chain.length === 1 || s.depth % CHECKPOINT === 0;
+      if (stored) {
+        if (!store(s)) return undefined;
+      } else if (seen.has(quickHash(world, s)) && visited.get(s)) {
+        schedule();
+        return undefined;
+      }
       const mark = journal.length;
       const next = expand(world, threads, s);
-      if (!Array.isArray(next)) {
+      if (!('cands' in next)) {
         out = next;
         continue;
       }
-      if (next.length === 0) {
+      if (next.cands.length === 0 && !next.live) {
         limits.onFinal?.(s);
         schedule();
         return undefined;
       }
-      if (!stored && !store(s)) return undefined;
-      return { s, mark, cands: next, k: 0, via: chain };
+      if (!stored) {
+        // The key needs the machine in `s`: a live step goes back and is taken again later.
+        if (next.live) {
+          journal.undo(mark);
+          next.cands.push(next.live.tid);
+          next.live = undefined;
+        }
+        if (!store(s)) return undefined;
+      }
+      if (next.live) next.cands.unshift(next.live);
+      return { s, mark, cands: next.cands, k: 0, via: chain, live: next.live !== undefined };
     }
   };
 
   const first = expand(world, threads, s0);
-  if (!Array.isArray(first)) {
+  if (!('cands' in first)) {
     const node = follow(first);
     if (node) stack.push(node);
-  } else if (first.length === 0) {
+  } else if (first.cands.length === 0 && !first.live) {
     limits.onFinal?.(s0);
     schedule();
-  } else stack.push({ s: s0, mark: root, cands: first, k: 0, via: [] });
+  } else {
+    if (first.live) first.cands.unshift(first.live);
+    stack.push({ s: s0, mark: root, cands: first.cands, k: 0, via: [], live: first.live !== undefined });
+  }
 
   while (stack.length > 0) {
     const top = stack[stack.length - 1] as Node;
-    const tid = top.cands[top.k++];
-    if (tid === undefined) {
+    const cand = top.cands[top.k++];
+    if (cand === undefined) {
       stack.pop();
       continue;
     }
-    journal.undo(top.mark);
-    const out = exec(world, threads, top.s, tid, false);
+    // The first candidate of a node may still be on the machine (see `expand`).
+    if (top.live && top.k === 1) top.live = false;
+    else journal.undo(top.mark);
+    const out = typeof cand === 'number' ? exec(world, threads, top.s, cand, false) : cand;
     if (!out) continue;
     const node = follow(out);
     if (node) stack.push(node);
@@ -284,6 +340,33 @@ export function replay(world: World, threads: readonly Thread[], s0: State, tids
   return outs;
 }
 
+/**
+ * The same schedule with lower-numbered threads first wherever two neighbouring steps commute
+ * (the last step, the violation, stays last): schedules read in thread order where the order
+ * does not matter. Returns `tids` itself when the result would not replay to the same kind.
+ */
+export function inThreadOrder(world: World, threads: readonly Thread[], s0: State, tids: readonly number[], kind: RaceKind): number[] {
+  const mark = world.journal.length;
+  const outs = replay(world, threads, s0, tids, false);
+  world.journal.undo(mark);
+  if (outs.length !== tids.length) return [...tids];
+  const steps = outs.slice();
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (let k = 0; k + 2 < steps.length; k++) {
+      const a = steps[k] as StepOut;
+      const b = steps[k + 1] as StepOut;
+      if (b.tid < a.tid && commute(a, b.acc) && commute(b, a.acc)) {
+        steps[k] = b;
+        steps[k + 1] = a;
+        changed = true;
+      }
+    }
+  }
+  const ordered = steps.map((st) => st.tid);
+  return reaches(world, threads, s0, ordered, kind) ? ordered : [...tids];
+}
+
 /** Whether a schedule replays to a violation of `kind`; the machine is taken back to `s0`. */
 export function reaches(world: World, threads: readonly Thread[], s0: State, tids: readonly number[], kind: RaceKind): boolean {
   const mark = world.journal.length;
@@ -293,55 +376,120 @@ export function reaches(world: World, threads: readonly Thread[], s0: State, tid
   return replayed.length === tids.length && end?.violation?.kind === kind;
 }
 
+/** A step that changed the machine, on the way to a state of the breadth-first search. */
+interface Mutation {
+  /** The state the step was taken from, and its thread. */
+  s: State;
+  tid: number;
+  prev: Mutation | undefined;
+}
+
+/** A thread put to sleep: its next step, known to lead where a sibling's path already leads. */
+interface Sleeper {
+  tid: number;
+  acc: Access[];
+}
+
+/** Whether two steps of different threads commute (neither hands a lock over or goes wrong). */
+function commute(a: StepOut, acc: Access[]): boolean {
+  return !a.violation && !a.misuse && a.woke.length === 0 && !anyConflict(a.acc, acc);
+}
+
 /**
  * A schedule to a `kind` violation with fewer than `bound` steps in the unreduced graph, by a
- * depth-bounded search that stores each state with the fewest steps it was reached in (and
- * expands it again when reached in fewer). `proven` says the search finished within `cap`
- * stored states: then `path` is a shortest schedule, or null when `bound` steps are the fewest.
- * The machine is in `s0` before and after.
+ * breadth-first search (so the first found is a shortest), with sleep sets: a step that commutes
+ * with the step a state was reached by, and was already taken from the state before it, is not
+ * taken again (the state it leads to is reached, at the same depth, the other way round). Sleep
+ * sets of one state reached several ways at one depth are intersected before it is expanded.
+ *
+ * A state of the search is put back on the machine by replaying only the steps on its way that
+ * changed the machine (the others change nothing there), from the state each was taken in.
+ * `proven` says the search finished within `cap` stored states: then `path` is a shortest
+ * schedule, or null when `bound` steps are the fewest. The machine is in `s0` before and after.
  */
 export function shorter(world: World, threads: readonly Thread[], s0: State, kind: RaceKind, bound: number, cap: number): { path: number[] | null; proven: boolean } {
   const journal = world.journal;
-  let best = bound;
-  let found: number[] | null = null;
-  let aborted = false;
-  const depthOf = new Map<string, number>([[stateKey(world, s0), 0]]);
-  const path: number[] = [];
-  const dfs = (s: State, depth: number): void => {
-    const mark = journal.length;
-    for (let tid = 0; tid < s.threads.length && !aborted; tid++) {
-      if (depth + 1 >= best) return;
-      if (!runnable(s, tid)) continue;
-      const out = exec(world, threads, s, tid, false);
-      if (!out) continue;
-      if (out.violation) {
-        if (out.violation.kind === kind && depth + 1 < best) {
-          best = depth + 1;
-          found = [...path, tid];
-        }
-        journal.undo(mark);
-        continue;
-      }
-      if (depth + 2 >= best) {
-        journal.undo(mark);
-        continue;
-      }
-      const key = stateKey(world, out.s);
-      const seen = depthOf.get(key);
-      if (seen === undefined || seen > depth + 1) {
-        depthOf.set(key, depth + 1);
-        if (depthOf.size > cap) aborted = true;
-        else {
-          path.push(tid);
-          dfs(out.s, depth + 1);
-          path.pop();
-        }
-      }
-      journal.undo(mark);
+  const root = journal.length;
+  interface Node {
+    s: State;
+    parent: Node | undefined;
+    tid: number;
+    muts: Mutation | undefined;
+    sleep: Sleeper[];
+    depth: number;
+  }
+  const visited = new StateMap<Node>(world);
+  const first: Node = { s: s0, parent: undefined, tid: -1, muts: undefined, sleep: [], depth: 0 };
+  visited.set(s0, first);
+  const applied: { mut: Mutation; mark: number }[] = [];
+  /** Puts the machine in the state reached through `muts`. */
+  const goTo = (muts: Mutation | undefined): void => {
+    const list: Mutation[] = [];
+    for (let m = muts; m; m = m.prev) list.push(m);
+    list.reverse();
+    let k = 0;
+    while (k < applied.length && k < list.length && applied[k]?.mut === list[k]) k++;
+    if (k < applied.length) {
+      journal.undo((applied[k] as { mark: number }).mark);
+      applied.length = k;
+    }
+    for (; k < list.length; k++) {
+      const m = list[k] as Mutation;
+      const mark = journal.length;
+      exec(world, threads, m.s, m.tid, false);
+      applied.push({ mut: m, mark });
     }
   };
-  dfs(s0, 0);
-  return { path: found, proven: !aborted };
+  const pathOf = (node: Node, tid: number): number[] => {
+    const tids = [tid];
+    for (let n: Node | undefined = node; n && n.tid >= 0; n = n.parent) tids.push(n.tid);
+    return tids.reverse();
+  };
+  const done = (path: number[] | null, proven: boolean): { path: number[] | null; proven: boolean } => {
+    journal.undo(root);
+    return { path, proven };
+  };
+  let frontier: Node[] = [first];
+  // A state at `depth` can end in a violation at depth + 1, which must stay below `bound`.
+  for (let depth = 0; depth + 1 < bound && frontier.length > 0; depth++) {
+    const next: Node[] = [];
+    let at = -1;
+    for (const node of frontier) {
+      // States with one machine content (the same id) need no replay between them.
+      const mem = node.s.mem ?? -2;
+      if (mem !== at || mem < 0) goTo(node.muts);
+      at = mem;
+      const mark = journal.length;
+      const taken: Sleeper[] = [];
+      for (let tid = 0; tid < node.s.threads.length; tid++) {
+        if (!runnable(node.s, tid) || node.sleep.some((z) => z.tid === tid)) continue;
+        const out = exec(world, threads, node.s, tid, false);
+        if (!out) continue;
+        if (out.violation) {
+          if (out.violation.kind === kind) return done(pathOf(node, tid), true);
+        } else if (depth + 2 < bound) {
+          const sleep: Sleeper[] = [];
+          for (const z of node.sleep) if (commute(out, z.acc)) sleep.push(z);
+          for (const z of taken) if (commute(out, z.acc)) sleep.push(z);
+          const seen = visited.get(out.s);
+          if (!seen) {
+            const child: Node = { s: out.s, parent: node, tid, muts: out.changed ? { s: node.s, tid, prev: node.muts } : node.muts, sleep, depth: depth + 1 };
+            visited.set(out.s, child);
+            if (visited.size > cap) return done(null, false);
+            next.push(child);
+          } else if (seen.depth === depth + 1) {
+            seen.sleep = seen.sleep.filter((z) => sleep.some((y) => y.tid === z.tid));
+          }
+        }
+        if (!out.misuse && out.woke.length === 0 && !out.violation) taken.push({ tid, acc: out.acc });
+        journal.undo(mark);
+      }
+    }
+    // In the order found, so that among the shortest schedules the first found takes the
+    // lowest-numbered thread first.
+    frontier = next;
+  }
+  return done(null, true);
 }
 
 /**

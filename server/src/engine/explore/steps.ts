@@ -23,7 +23,7 @@ import type { Span } from '../program';
 import { hex16 } from '../u64';
 import type { Instr, KernelStmtInThread, Thread } from './compile';
 import { FREE, KEY_READ, KEY_WRITE, LOCK, MACHINE, READ, WRITE, objectAccess, slotAccess, type Access } from './footprint';
-import { entryUnits, type Frame, type LockState, type Micro, type Reg, type State, type ThreadState, type World } from './model';
+import { entryUnits, frame, freeMicro, threadState, withMicro, type Frame, type LockState, type Micro, type Reg, type State, type ThreadState, type World } from './model';
 
 export type RaceKind = 'use_after_free' | 'lost_update' | 'deadlock';
 
@@ -65,6 +65,8 @@ export interface StepOut {
   misuse?: string;
   /** Tables the step read, wrote, freed or allocated. */
   tables: TablePage[];
+  /** Whether the step changed the machine (else `s` holds whatever the machine is doing). */
+  changed: boolean;
   /** What the step did, in the kernel's words (only when asked for). */
   text: string;
   /** Entries changed, tables freed and allocated (only when asked for). */
@@ -94,26 +96,28 @@ type FreeMicro = Extract<Micro, { kind: 'free' }>;
 
 /** The state a thread starts in. */
 export function startThread(thread: Thread): ThreadState {
-  return settle(thread, { pc: 0, m: undefined, blocked: false, done: false, regs: undefined });
+  return settle(thread, 0, undefined);
 }
 
-/** Follows jumps, and marks the thread done past its last instruction. */
-function settle(thread: Thread, ts: ThreadState): ThreadState {
-  let pc = ts.pc;
+/** The thread at `pc`, following jumps, done past its last instruction. */
+function settle(thread: Thread, pc: number, regs: ThreadState['regs']): ThreadState {
   for (let guard = 0; guard < thread.instrs.length + 1; guard++) {
     const instr = thread.instrs[pc];
     if (instr?.op !== 'jump') break;
     pc = instr.to;
   }
-  const done = pc >= thread.instrs.length;
-  return { pc, m: undefined, blocked: false, done, regs: ts.regs };
+  return threadState(pc, undefined, false, pc >= thread.instrs.length, regs);
 }
 
-function next(thread: Thread, ts: ThreadState, pc = ts.pc + 1): ThreadState {
-  return settle(thread, { ...ts, pc });
+function next(thread: Thread, ts: ThreadState, pc = ts.pc + 1, regs = ts.regs): ThreadState {
+  return settle(thread, pc, regs);
 }
 
 const NO_LOCK: LockState = { writer: -1, readers: [], queue: [] };
+/** The shared empty list of threads a step woke (most wake none). */
+const NONE: number[] = [];
+/** The shared empty list of tables a step touched, when nobody asks. */
+const NO_TABLES: TablePage[] = [];
 
 /** A step being built: copy-on-write views of the explorer state; the machine changes in place. */
 class Tx {
@@ -121,14 +125,15 @@ class Tx {
   keys: number;
   readonly threads: ThreadState[];
   readonly acc: Access[] = [];
-  readonly woke: number[] = [];
-  readonly tables: TablePage[] = [];
+  woke: number[] = NONE;
+  /** Filled only when the schedule is being shown (see `touch`). */
+  readonly tables: TablePage[];
   violation: Violation | undefined;
   misuse: string | undefined;
   text = '';
   kernel: KernelRun | undefined;
   private mutated = false;
-  private deep = false;
+  private depth = -1;
   private readonly start: number;
   private freedStart = 0;
   private allocStart = 0;
@@ -143,6 +148,7 @@ class Tx {
   ) {
     this.keys = s.keys;
     this.threads = s.threads.slice();
+    this.tables = verbose ? [] : NO_TABLES;
     this.start = world.journal.length;
   }
 
@@ -160,22 +166,29 @@ class Tx {
 
   /**
    * Before the first change to the machine: saves what the undo log does not record itself
-   * (`deep` for steps that free or allocate table pages, see Machine.capture).
+   * (Machine.capture: 0 for entry writes, 1 to free table pages, 2 for any statement).
    */
-  mutate(deep: boolean): void {
-    if (this.mutated && (this.deep || !deep)) return;
+  mutate(depth: 0 | 1 | 2): void {
+    if (depth <= this.depth) return;
     const machine = this.world.machine;
-    this.world.journal.push(machine.capture(deep));
-    this.deep ||= deep;
-    if (this.mutated) return;
-    this.mutated = true;
+    this.world.journal.push(machine.capture(depth));
+    this.depth = depth;
+    this.begin();
     machine.span = this.span;
-    this.freedStart = machine.currentStep?.tablesFreed.length ?? 0;
-    this.allocStart = machine.currentStep?.tablesAllocated.length ?? 0;
   }
 
+  /** Notes that the step changes the machine, and where its record's lists stood. */
+  private begin(): void {
+    if (this.mutated) return;
+    this.mutated = true;
+    const record = this.world.machine.currentStep;
+    this.freedStart = record?.tablesFreed.length ?? 0;
+    this.allocStart = record?.tablesAllocated.length ?? 0;
+  }
+
+  /** Notes a table the step touched (only when the schedule is being shown). */
   touch(table: TablePage): void {
-    if (!this.tables.includes(table)) this.tables.push(table);
+    if (this.verbose && !this.tables.includes(table)) this.tables.push(table);
   }
 
   private slot(k: typeof READ | typeof WRITE, table: TablePage, i: number): void {
@@ -187,7 +200,7 @@ class Tx {
   /** READ_ONCE of an entry: a dereference of its table. */
   read(table: TablePage, i: number, what: string): readonly [number, number] {
     this.slot(READ, table, i);
-    if (table.freed) this.uaf(`${what} reads entry ${i} of ${this.world.tableText(table)}, which has already been freed`);
+    if (table.freed) this.uaf(() => `${what} reads entry ${i} of ${this.world.tableText(table)}, which has already been freed`);
     return [table.e[2 * i] ?? 0, table.e[2 * i + 1] ?? 0];
   }
 
@@ -197,17 +210,17 @@ class Tx {
     const [, hi] = this.world.entryRange(table, last);
     this.acc.push(slotAccess(READ, 1 << table.depth, lo, hi));
     this.touch(table);
-    if (table.freed) this.uaf(`${what} reads entry ${first} of ${this.world.tableText(table)}, which has already been freed`);
+    if (table.freed) this.uaf(() => `${what} reads entry ${first} of ${this.world.tableText(table)}, which has already been freed`);
   }
 
   /** A store to an entry; storing none (or another table) into a table entry unlinks the old table. */
   write(table: TablePage, i: number, lo: number, hi: number, what: string): void {
     this.slot(WRITE, table, i);
     if (table.freed) {
-      this.uaf(`${what} writes entry ${i} of ${this.world.tableText(table)}, which has already been freed`);
+      this.uaf(() => `${what} writes entry ${i} of ${this.world.tableText(table)}, which has already been freed`);
       return;
     }
-    this.mutate(false);
+    this.mutate(0);
     const machine = this.world.machine;
     const linked = table.children?.[i];
     if (linked && !(this.world.classify(table, lo, hi) === 'table' && this.world.profile.codec.address(lo, hi) === linked.pa)) {
@@ -223,7 +236,7 @@ class Tx {
       const other = this.threads[u] as ThreadState;
       const m = other.m;
       if (u === this.tid || m?.kind !== 'rmw' || m.t !== table.id || m.i !== i || m.clobbered) continue;
-      this.threads[u] = { ...other, m: { ...m, clobbered: true, by: this.tid }, key: undefined, future: undefined };
+      this.threads[u] = withMicro(other, { kind: 'rmw', t: m.t, i: m.i, lo: m.lo, hi: m.hi, clobbered: true, by: this.tid });
     }
   }
 
@@ -232,20 +245,27 @@ class Tx {
     this.acc.push(slotAccess(FREE, 1 << table.depth, lo, hi), objectAccess(MACHINE, 0));
     this.touch(table);
     if (table.freed) {
-      this.uaf(`${what} frees ${this.world.tableText(table)} a second time`);
+      this.uaf(() => `${what} frees ${this.world.tableText(table)} a second time`);
       return;
     }
-    this.mutate(true);
+    this.mutate(1);
     this.world.machine.freeTable(table);
   }
 
+  /** A TLB flush: only the flush counter changes, so only it is saved. */
   flush(): void {
-    this.mutate(false);
+    const counters = this.world.machine.counters;
+    const flushes = counters.tlbFlushes;
+    this.world.journal.push(() => {
+      counters.tlbFlushes = flushes;
+    });
+    this.begin();
     this.world.machine.flushTlb();
   }
 
-  uaf(message: string): void {
-    this.violation ??= { kind: 'use_after_free', message, span: this.span };
+  /** A use-after-free; its message is built only when the schedule is being shown. */
+  uaf(message: () => string): void {
+    this.violation ??= { kind: 'use_after_free', message: this.verbose ? message() : '', span: this.span };
   }
 
   lockState(n: number): LockState {
@@ -327,10 +347,11 @@ class Tx {
   private grant(u: number): void {
     const ts = this.threads[u] as ThreadState;
     const thread = this.all[u] as Thread;
+    if (this.woke === NONE) this.woke = [];
     this.woke.push(u);
     const m = ts.m;
-    if (m?.kind === 'free' && m.ph === PH_LOCK) this.threads[u] = { ...ts, blocked: false, m: { ...m, ph: PH_UNLOCK }, key: undefined, future: undefined };
-    else this.threads[u] = next(thread, { ...ts, blocked: false });
+    if (m?.kind === 'free' && m.ph === PH_LOCK) this.threads[u] = withMicro(ts, freeMicro(m, { ph: PH_UNLOCK }), false);
+    else this.threads[u] = next(thread, ts);
   }
 
   /** Describes the step; the text is built only when a schedule is being shown. */
@@ -347,10 +368,18 @@ class Tx {
       keys: this.keys,
       threads,
     };
-    if (!this.violation && !threads.some((t) => !t.done && !t.blocked) && threads.some((t) => !t.done)) {
-      this.violation = { kind: 'deadlock', message: deadlockText(this.world, this.all, s), span: deadlockSpan(this.all, s, this.tid) };
+    let runnable = false;
+    let unfinished = false;
+    for (const t of threads) {
+      if (!t.done) {
+        unfinished = true;
+        if (!t.blocked) runnable = true;
+      }
     }
-    const out: StepOut = { s, tid: this.tid, span: this.span, acc: this.acc, woke: this.woke, text: this.text, tables: this.tables };
+    if (!this.violation && !runnable && unfinished) {
+      this.violation = { kind: 'deadlock', message: this.verbose ? deadlockText(this.world, this.all, s) : '', span: deadlockSpan(this.all, s, this.tid) };
+    }
+    const out: StepOut = { s, tid: this.tid, span: this.span, acc: this.acc, woke: this.woke, text: this.text, tables: this.tables, changed: this.mutated };
     if (this.violation) out.violation = this.violation;
     if (this.misuse) out.misuse = this.misuse;
     if (this.kernel) out.kernel = this.kernel;
@@ -454,10 +483,10 @@ export function exec(world: World, all: readonly Thread[], s: State, tid: number
       const mode = instr.write ? 'write' : 'read';
       if (tx.acquire(instr.lock, instr.write)) {
         tx.ts = next(thread, ts);
-        tx.say(() => `down_${mode}(${name}): taken`);
+        if (tx.verbose) tx.say(() => `down_${mode}(${name}): taken`);
       } else {
-        tx.ts = { ...ts, blocked: true, key: undefined, future: undefined };
-        tx.say(() => `down_${mode}(${name}): waits (${holdersText(all, tx.lockState(instr.lock), tid)})`);
+        tx.ts = withMicro(ts, ts.m, true);
+        if (tx.verbose) tx.say(() => `down_${mode}(${name}): waits (${holdersText(all, tx.lockState(instr.lock), tid)})`);
       }
       break;
     }
@@ -465,21 +494,21 @@ export function exec(world: World, all: readonly Thread[], s: State, tid: number
       const name = world.locks[instr.lock] ?? '?';
       tx.release(instr.lock, instr.write);
       tx.ts = next(thread, tx.ts);
-      tx.say(() => `up_${instr.write ? 'write' : 'read'}(${name})${wokeText(all, tx.woke)}`);
+      if (tx.verbose) tx.say(() => `up_${instr.write ? 'write' : 'read'}(${name})${wokeText(all, tx.woke)}`);
       break;
     }
     case 'key': {
       tx.acc.push(objectAccess(KEY_WRITE, instr.key));
       tx.keys = instr.on ? tx.keys | (1 << instr.key) : tx.keys & ~(1 << instr.key);
       tx.ts = next(thread, ts);
-      tx.say(() => `static_branch_${instr.on ? 'enable' : 'disable'}(${world.keys[instr.key]}): the key is now ${instr.on ? 'on' : 'off'}`);
+      if (tx.verbose) tx.say(() => `static_branch_${instr.on ? 'enable' : 'disable'}(${world.keys[instr.key]}): the key is now ${instr.on ? 'on' : 'off'}`);
       break;
     }
     case 'branch': {
       tx.acc.push(objectAccess(KEY_READ, instr.key));
       const on = (tx.keys & (1 << instr.key)) !== 0;
       tx.ts = next(thread, ts, on ? ts.pc + 1 : instr.elseTo);
-      tx.say(() => `static_branch_unlikely(${world.keys[instr.key]}) is ${on ? 'on: takes the branch' : 'off: skips the branch'}`);
+      if (tx.verbose) tx.say(() => `static_branch_unlikely(${world.keys[instr.key]}) is ${on ? 'on: takes the branch' : 'off: skips the branch'}`);
       break;
     }
     case 'jump':
@@ -549,7 +578,7 @@ function walkStep(tx: Tx, instr: Extract<Instr, { op: 'walk' }>, ts: ThreadState
   else {
     const root = world.machine.kernel.root;
     const geo = world.geo(root);
-    frames = [{ t: 0, i: instr.first, last: instr.last, lo: instr.lo, hi: instr.hi, base: geo?.base ?? 0, unit: geo?.unit ?? 1, depth: root.depth }];
+    frames = [frame(0, instr.first, instr.last, instr.lo, instr.hi, geo?.base ?? 0, geo?.unit ?? 1, root.depth)];
   }
   const top = frames[frames.length - 1] as Frame;
   const table = pageOf(world, top.t);
@@ -558,10 +587,10 @@ function walkStep(tx: Tx, instr: Extract<Instr, { op: 'walk' }>, ts: ThreadState
   const eend = ea + top.unit;
   tx.acc.push(slotAccess(READ, 1 << table.depth, ea, eend));
   tx.touch(table);
-  if (table.freed) tx.uaf(`the walk reads entry ${i} of ${world.tableText(table)}, which has already been freed`);
+  if (table.freed) tx.uaf(() => `the walk reads entry ${i} of ${world.tableText(table)}, which has already been freed`);
   const lo = table.e[2 * i] ?? 0;
   const hi = table.e[2 * i + 1] ?? 0;
-  frames[frames.length - 1] = { ...top, i: i + 1 };
+  frames[frames.length - 1] = frame(top.t, i + 1, top.last, top.lo, top.hi, top.base, top.unit, top.depth);
   let child: TablePage | undefined;
   if (table.depth < 4 && (lo !== 0 || hi !== 0) && world.classify(table, lo, hi) === 'table') {
     child = world.child(table, i, lo, hi);
@@ -571,7 +600,7 @@ function walkStep(tx: Tx, instr: Extract<Instr, { op: 'walk' }>, ts: ThreadState
       const base = geo?.base ?? ea;
       const clo = Math.max(top.lo, ea);
       const chi = Math.min(top.hi, eend);
-      frames.push({ t: child.id, i: Math.floor((clo - base) / unit), last: Math.floor((chi - 1 - base) / unit), lo: clo, hi: chi, base, unit, depth: child.depth });
+      frames.push(frame(child.id, Math.floor((clo - base) / unit), Math.floor((chi - 1 - base) / unit), clo, chi, base, unit, child.depth));
     }
   }
   while (frames.length > 0) {
@@ -579,8 +608,8 @@ function walkStep(tx: Tx, instr: Extract<Instr, { op: 'walk' }>, ts: ThreadState
     if (f.i <= f.last) break;
     frames.pop();
   }
-  tx.say(() => `load ${entryName(world, table, i)} from ${world.tableText(table)}: ${describeEntry(world, table, i, lo, hi)}`);
-  tx.ts = frames.length === 0 ? next(tx.thread, ts) : { ...ts, m: { kind: 'walk', frames }, key: undefined, future: undefined };
+  if (tx.verbose) tx.say(() => `load ${entryName(world, table, i)} from ${world.tableText(table)}: ${describeEntry(world, table, i, lo, hi)}`);
+  tx.ts = frames.length === 0 ? next(tx.thread, ts) : withMicro(ts, { kind: 'walk', frames });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -636,25 +665,25 @@ function entryStep(tx: Tx, instr: Extract<Instr, { op: 'load' | 'clear' | 'rmw' 
       const by = tx.all[m.by]?.name ?? '?';
       tx.violation = {
         kind: 'lost_update',
-        message: `${thread.name} writes back ${entryName(world, page, m.i)} from the value it read before ${by} stored to it: ${by}'s store (${hex16(current)}) is lost`,
+        message: tx.verbose ? `${thread.name} writes back ${entryName(world, page, m.i)} from the value it read before ${by} stored to it: ${by}'s store (${hex16(current)}) is lost` : '',
         span: instr.span,
       };
     }
-    tx.say(() => `write ${entryName(world, page, m.i)} = ${hex16(join(lo, hi))} (${instr.text})`);
+    if (tx.verbose) tx.say(() => `write ${entryName(world, page, m.i)} = ${hex16(join(lo, hi))} (${instr.text})`);
     tx.ts = next(thread, ts);
     return;
   }
   const what = `${thread.name}'s ${instr.op}`;
   const found = resolve(tx, instr.depth, instr.ix, instr.u, ts.regs, what);
   if (typeof found === 'string') {
-    tx.say(() => `${instr.op} ${instr.level} ${hex16(instr.va)}: ${found}`);
+    if (tx.verbose) tx.say(() => `${instr.op} ${instr.level} ${hex16(instr.va)}: ${found}`);
     tx.ts = next(thread, ts);
     return;
   }
   const i = instr.ix[found.depth] ?? 0;
   if (instr.op === 'clear') {
     tx.write(found, i, 0, 0, what);
-    tx.say(() => `${instr.level}_clear ${entryName(world, found, i)} in ${world.tableText(found)}`);
+    if (tx.verbose) tx.say(() => `${instr.level}_clear ${entryName(world, found, i)} in ${world.tableText(found)}`);
     tx.ts = next(thread, ts);
     return;
   }
@@ -663,12 +692,12 @@ function entryStep(tx: Tx, instr: Extract<Instr, { op: 'load' | 'clear' | 'rmw' 
   const c = found.depth < 4 && world.classify(found, lo, hi) === 'table' ? world.child(found, i, lo, hi) : undefined;
   regs[found.depth] = { t: found.id, i, lo, hi, c: c?.id ?? -1 };
   if (instr.op === 'load') {
-    tx.say(() => `load ${entryName(world, found, i)} from ${world.tableText(found)}: ${describeEntry(world, found, i, lo, hi)}`);
-    tx.ts = next(thread, { ...ts, regs });
+    if (tx.verbose) tx.say(() => `load ${entryName(world, found, i)} from ${world.tableText(found)}: ${describeEntry(world, found, i, lo, hi)}`);
+    tx.ts = next(thread, ts, ts.pc + 1, regs);
     return;
   }
-  tx.say(() => `read ${entryName(world, found, i)} from ${world.tableText(found)}: ${hex16(join(lo, hi))}`);
-  tx.ts = { ...ts, regs, m: { kind: 'rmw', t: found.id, i, lo, hi, clobbered: false, by: -1 }, key: undefined, future: undefined };
+  if (tx.verbose) tx.say(() => `read ${entryName(world, found, i)} from ${world.tableText(found)}: ${hex16(join(lo, hi))}`);
+  tx.ts = threadState(ts.pc, { kind: 'rmw', t: found.id, i, lo, hi, clobbered: false, by: -1 }, ts.blocked, ts.done, regs);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -716,12 +745,14 @@ function kernelStep(tx: Tx, instr: Extract<Instr, { op: 'kernel' }>, ts: ThreadS
   const machine = world.machine;
   const ctx = world.ctx;
   const journal = world.journal;
-  tx.mutate(true);
+  tx.mutate(2);
   const names = new Map(ctx.names);
+  const bindings = ctx.bindingLog.length;
   const space = ctx.space;
   journal.push(() => {
     ctx.names.clear();
     for (const [name, binding] of names) ctx.names.set(name, binding);
+    ctx.bindingLog.length = bindings;
     ctx.space = space;
   });
   ctx.space = machine.kernel;
@@ -772,7 +803,7 @@ function kernelStep(tx: Tx, instr: Extract<Instr, { op: 'kernel' }>, ts: ThreadS
   }
   for (const table of tx.allocatedSoFar()) tx.touch(table);
   tx.kernel = { stmt: instr.stmt, outcome, fresh: machine.findings.slice(findings) };
-  tx.say(() => {
+  if (tx.verbose) tx.say(() => {
     const summary = outcome === undefined ? 'not run' : outcome.kind === 'ok' ? outcome.summary : outcome.kind === 'errno' ? `${outcome.errno}: ${outcome.message}` : outcome.kind === 'segv' ? `segv: ${outcome.message}` : `value ${outcome.value}`;
     return `${instr.stmt.keyword.text}: ${summary}`;
   });
@@ -800,21 +831,21 @@ function freeStep(tx: Tx, instr: FreeInstr, ts: ThreadState): void {
     ts.m?.kind === 'free' ? ts.m : { kind: 'free', ph: instr.variant === 'trylock' ? PH_TRY : PH_LOADP, pt: -1, pi: -1, c: -1, g: -1, i: 0 };
   const pud = instr.level === 'pud';
   const childName = pud ? 'PMD' : 'PTE';
-  const what = `${instr.level}_free_${pud ? 'pmd' : 'pte'}_page`;
-  const end = (): FreeMicro | undefined => (instr.variant === 'trylock' ? { ...m, ph: PH_TRYUNLOCK } : undefined);
+  const what = pud ? 'pud_free_pmd_page' : 'pmd_free_pte_page';
+  const end = (): FreeMicro | undefined => (instr.variant === 'trylock' ? freeMicro(m, { ph: PH_TRYUNLOCK }) : undefined);
   const scanFrom = (i: number, from: FreeMicro = m): FreeMicro | undefined => {
-    if (i < (world.page(from.c)?.ptrs ?? 0)) return { ...from, ph: PH_SCAN, i };
-    return instr.variant === 'static_key' ? { ...from, ph: PH_FREE } : { ...from, ph: PH_CLEARP };
+    if (i < (world.page(from.c)?.ptrs ?? 0)) return freeMicro(from, { ph: PH_SCAN, i });
+    return instr.variant === 'static_key' ? freeMicro(from, { ph: PH_FREE }) : freeMicro(from, { ph: PH_CLEARP });
   };
-  const afterRendezvous = (): FreeMicro | undefined => (pud ? scanFrom(0) : { ...m, ph: PH_FREE });
+  const afterRendezvous = (): FreeMicro | undefined => (pud ? scanFrom(0) : freeMicro(m, { ph: PH_FREE }));
   let nextM: FreeMicro | undefined;
   switch (m.ph) {
     case PH_TRY: {
       if (tx.tryRead(init)) {
-        tx.say(() => 'mmap_read_trylock(&init_mm) succeeds');
-        nextM = { ...m, ph: PH_LOADP };
+        if (tx.verbose) tx.say(() => 'mmap_read_trylock(&init_mm) succeeds');
+        nextM = freeMicro(m, { ph: PH_LOADP });
       } else {
-        tx.say(() => `mmap_read_trylock(&init_mm) fails: vmap keeps small pages and frees nothing`);
+        if (tx.verbose) tx.say(() => `mmap_read_trylock(&init_mm) fails: vmap keeps small pages and frees nothing`);
         nextM = undefined;
       }
       break;
@@ -822,7 +853,7 @@ function freeStep(tx: Tx, instr: FreeInstr, ts: ThreadState): void {
     case PH_LOADP: {
       const found = resolve(tx, instr.parentDepth, instr.ix, instr.u, undefined, what);
       if (typeof found === 'string') {
-        tx.say(() => `${what}(${hex16(instr.va)}): ${found}; nothing to free`);
+        if (tx.verbose) tx.say(() => `${what}(${hex16(instr.va)}): ${found}; nothing to free`);
         nextM = end();
         break;
       }
@@ -830,49 +861,49 @@ function freeStep(tx: Tx, instr: FreeInstr, ts: ThreadState): void {
       const [lo, hi] = tx.read(found, i, what);
       const c = world.classify(found, lo, hi) === 'table' ? world.child(found, i, lo, hi) : undefined;
       if (c) world.geo(c, world.entryUnits(found, i));
-      tx.say(() => `READ_ONCE(*${instr.level}p): ${entryName(world, found, i)} ${describeEntry(world, found, i, lo, hi)}`);
+      if (tx.verbose) tx.say(() => `READ_ONCE(*${instr.level}p): ${entryName(world, found, i)} ${describeEntry(world, found, i, lo, hi)}`);
       if (c === undefined) {
         nextM = end();
         break;
       }
-      const base: FreeMicro = { ...m, pt: found.id, pi: i, c: c.id };
+      const base: FreeMicro = freeMicro(m, { pt: found.id, pi: i, c: c.id });
       // 6.17 and 7.3 free the child PTE tables before pud_clear; the seed-004 fix isolates first.
-      nextM = pud && instr.variant !== 'static_key' ? scanFrom(0, base) : { ...base, ph: PH_CLEARP };
+      nextM = pud && instr.variant !== 'static_key' ? scanFrom(0, base) : freeMicro(base, { ph: PH_CLEARP });
       break;
     }
     case PH_CLEARP: {
       const parent = pageOf(world, m.pt);
       tx.write(parent, m.pi, 0, 0, what);
-      tx.say(() => `${instr.level}_clear(${instr.level}p): ${entryName(world, parent, m.pi)} is now none`);
-      nextM = { ...m, ph: PH_FLUSHP };
+      if (tx.verbose) tx.say(() => `${instr.level}_clear(${instr.level}p): ${entryName(world, parent, m.pi)} is now none`);
+      nextM = freeMicro(m, { ph: PH_FLUSHP });
       break;
     }
     case PH_FLUSHP:
       tx.flush();
-      tx.say(() => `__flush_tlb_kernel_pgtable(${hex16(instr.va)})`);
-      nextM = { ...m, ph: instr.variant === 'static_key' ? PH_KEY : PH_FREE };
+      if (tx.verbose) tx.say(() => `__flush_tlb_kernel_pgtable(${hex16(instr.va)})`);
+      nextM = freeMicro(m, { ph: instr.variant === 'static_key' ? PH_KEY : PH_FREE });
       break;
     case PH_KEY: {
       const key = world.keyIndex('ptdump_lock');
       tx.acc.push(objectAccess(KEY_READ, key));
       const on = (tx.keys & (1 << key)) !== 0;
-      tx.say(() => `static_branch_unlikely(&arm64_ptdump_lock_key) is ${on ? 'on' : 'off'}`);
-      nextM = on ? { ...m, ph: PH_LOCK } : afterRendezvous();
+      if (tx.verbose) tx.say(() => `static_branch_unlikely(&arm64_ptdump_lock_key) is ${on ? 'on' : 'off'}`);
+      nextM = on ? freeMicro(m, { ph: PH_LOCK }) : afterRendezvous();
       break;
     }
     case PH_LOCK:
       if (tx.acquire(init, false)) {
-        tx.say(() => 'mmap_read_lock(&init_mm): taken');
-        nextM = { ...m, ph: PH_UNLOCK };
+        if (tx.verbose) tx.say(() => 'mmap_read_lock(&init_mm): taken');
+        nextM = freeMicro(m, { ph: PH_UNLOCK });
       } else {
-        tx.say(() => `mmap_read_lock(&init_mm): waits (${holdersText(tx.all, tx.lockState(init), tx.tid)})`);
-        tx.ts = { ...ts, m, blocked: true, key: undefined, future: undefined };
+        if (tx.verbose) tx.say(() => `mmap_read_lock(&init_mm): waits (${holdersText(tx.all, tx.lockState(init), tx.tid)})`);
+        tx.ts = withMicro(ts, m, true);
         return;
       }
       break;
     case PH_UNLOCK:
       tx.release(init, false);
-      tx.say(() => `mmap_read_unlock(&init_mm)${wokeText(tx.all, tx.woke)}`);
+      if (tx.verbose) tx.say(() => `mmap_read_unlock(&init_mm)${wokeText(tx.all, tx.woke)}`);
       nextM = afterRendezvous();
       break;
     case PH_SCAN: {
@@ -880,7 +911,8 @@ function freeStep(tx: Tx, instr: FreeInstr, ts: ThreadState): void {
       // and re-reads it in pmd_free_pte_page(); entries nobody else writes need no step each.
       const table = pageOf(world, m.c);
       const ptrs = table.ptrs;
-      let j = m.i;
+      // `used` counts the entries that are not none: none left means nothing to scan.
+      let j = table.used === 0 ? ptrs : m.i;
       let lo = 0;
       let hi = 0;
       for (; j < ptrs; j++) {
@@ -892,52 +924,52 @@ function freeStep(tx: Tx, instr: FreeInstr, ts: ThreadState): void {
       }
       tx.readRange(table, m.i, Math.min(j, ptrs - 1), what);
       if (j >= ptrs) {
-        tx.say(() => `pmd_present(READ_ONCE(*pmdp)) for ${world.levelName(table)}[${m.i}…${ptrs - 1}] of ${world.tableText(table)}: no present entry left`);
+        if (tx.verbose) tx.say(() => `pmd_present(READ_ONCE(*pmdp)) for ${world.levelName(table)}[${m.i}…${ptrs - 1}] of ${world.tableText(table)}: no present entry left`);
         nextM = scanFrom(ptrs);
         break;
       }
       const g = world.classify(table, lo, hi) === 'table' ? world.child(table, j, lo, hi) : undefined;
       if (g) world.geo(g, world.entryUnits(table, j));
       const skippedText = j > m.i ? ` (entries ${m.i}…${j - 1} are none)` : '';
-      tx.say(() => `pmd_free_pte_page: READ_ONCE(*pmdp) ${entryName(world, table, j)} ${describeEntry(world, table, j, lo, hi)}${skippedText}${g === undefined ? ' (VM_WARN_ON: not a table)' : ''}`);
-      nextM = g === undefined ? scanFrom(j + 1) : { ...m, ph: PH_NCLEAR, g: g.id, i: j };
+      if (tx.verbose) tx.say(() => `pmd_free_pte_page: READ_ONCE(*pmdp) ${entryName(world, table, j)} ${describeEntry(world, table, j, lo, hi)}${skippedText}${g === undefined ? ' (VM_WARN_ON: not a table)' : ''}`);
+      nextM = g === undefined ? scanFrom(j + 1) : freeMicro(m, { ph: PH_NCLEAR, g: g.id, i: j });
       break;
     }
     case PH_NCLEAR: {
       const table = pageOf(world, m.c);
       tx.write(table, m.i, 0, 0, what);
-      tx.say(() => `pmd_clear(pmdp): ${entryName(world, table, m.i)} is now none`);
-      nextM = { ...m, ph: PH_NFLUSH };
+      if (tx.verbose) tx.say(() => `pmd_clear(pmdp): ${entryName(world, table, m.i)} is now none`);
+      nextM = freeMicro(m, { ph: PH_NFLUSH });
       break;
     }
     case PH_NFLUSH: {
       const table = pageOf(world, m.c);
       tx.flush();
-      tx.say(() => `__flush_tlb_kernel_pgtable(${entryName(world, table, m.i)})`);
-      nextM = { ...m, ph: PH_NFREE };
+      if (tx.verbose) tx.say(() => `__flush_tlb_kernel_pgtable(${entryName(world, table, m.i)})`);
+      nextM = freeMicro(m, { ph: PH_NFREE });
       break;
     }
     case PH_NFREE: {
       const table = pageOf(world, m.g);
       tx.freeTable(table, what);
-      tx.say(() => `pte_free_kernel: frees ${world.tableText(table)}`);
+      if (tx.verbose) tx.say(() => `pte_free_kernel: frees ${world.tableText(table)}`);
       nextM = scanFrom(m.i + 1);
       break;
     }
     case PH_FREE: {
       const table = pageOf(world, m.c);
       tx.freeTable(table, what);
-      tx.say(() => `${pud ? 'pmd_free' : 'pte_free_kernel'}: frees ${world.tableText(table)} (the ${childName} table)`);
+      if (tx.verbose) tx.say(() => `${pud ? 'pmd_free' : 'pte_free_kernel'}: frees ${world.tableText(table)} (the ${childName} table)`);
       nextM = end();
       break;
     }
     case PH_TRYUNLOCK:
       tx.release(init, false);
-      tx.say(() => `mmap_read_unlock(&init_mm)${wokeText(tx.all, tx.woke)}`);
+      if (tx.verbose) tx.say(() => `mmap_read_unlock(&init_mm)${wokeText(tx.all, tx.woke)}`);
       nextM = undefined;
       break;
   }
-  tx.ts = nextM ? { ...tx.ts, m: nextM, key: undefined, future: undefined } : next(thread, tx.ts);
+  tx.ts = nextM ? withMicro(tx.ts, nextM) : next(thread, tx.ts);
 }
 
 /** First 4 KiB unit of the entry a frame will load next. */

@@ -34,27 +34,34 @@ function fmix(h: number): number {
 
 /** Two independent 32-bit lanes of the hash of one entry value. */
 function z1(id: number, i: number, lo: number, hi: number): number {
-  return fmix(fmix(fmix(Math.imul(id, 0x9e3779b1) ^ Math.imul(i + 1, 0x27d4eb2f)) ^ lo) ^ hi);
+  return fmix(Math.imul(id, 0x9e3779b1) ^ Math.imul(i + 1, 0x27d4eb2f) ^ Math.imul(lo ^ (lo >>> 15), 0x85ebca77) ^ Math.imul(hi + 0x3c6ef372, 0x165667b1));
 }
 
 function z2(id: number, i: number, lo: number, hi: number): number {
-  return fmix(fmix(fmix(Math.imul(id + 0x51ed27, 0x165667b1) ^ Math.imul(i + 7, 0xd3a2646c)) ^ hi) ^ lo);
+  return fmix(Math.imul(id + 0x51ed27, 0x85ebca77) ^ Math.imul(i + 7, 0xc2b2ae3d) ^ Math.imul(hi ^ (hi >>> 13), 0x27d4eb2f) ^ Math.imul(lo + 0x6a09e667, 0x9e3779b1));
 }
 
-/** The undo log of one exploration. Install it with `attach`, remove it with `detach`. */
+/**
+ * The undo log of one exploration. Install it with `attach`, remove it with `detach`. Records
+ * live in parallel arrays that never shrink (`size` is the log's length), so that taking steps
+ * back allocates nothing.
+ */
 export class Journal implements UndoLog {
+  private size = 0;
   private readonly kind: number[] = [];
   private readonly tab: (TablePage | undefined)[] = [];
   private readonly idx: number[] = [];
   private readonly oldLo: number[] = [];
   private readonly oldHi: number[] = [];
   private readonly obj: (TableFields | (() => void) | undefined)[] = [];
+  /** Positions of the FIELDS records, ascending. */
+  private readonly fieldRecords: number[] = [];
   /** Hash of the entries written since the block began (relative to their values then). */
   h1 = 0;
   h2 = 0;
 
   get length(): number {
-    return this.kind.length;
+    return this.size;
   }
 
   entry(table: TablePage, i: number, oldLo: number, oldHi: number): void {
@@ -64,15 +71,17 @@ export class Journal implements UndoLog {
     const id = table.id;
     this.h1 ^= z1(id, i, oldLo, oldHi) ^ z1(id, i, lo, hi);
     this.h2 ^= z2(id, i, oldLo, oldHi) ^ z2(id, i, lo, hi);
-    this.kind.push(ENTRY);
-    this.tab.push(table);
-    this.idx.push(i);
-    this.oldLo.push(oldLo);
-    this.oldHi.push(oldHi);
-    this.obj.push(undefined);
+    const k = this.size++;
+    this.kind[k] = ENTRY;
+    this.tab[k] = table;
+    this.idx[k] = i;
+    this.oldLo[k] = oldLo;
+    this.oldHi[k] = oldHi;
+    this.obj[k] = undefined;
   }
 
   table(table: TablePage): void {
+    this.fieldRecords.push(this.size);
     this.record(FIELDS, table, table.capture());
   }
 
@@ -81,17 +90,15 @@ export class Journal implements UndoLog {
   }
 
   private record(kind: number, table: TablePage | undefined, obj: TableFields | (() => void)): void {
-    this.kind.push(kind);
-    this.tab.push(table);
-    this.idx.push(0);
-    this.oldLo.push(0);
-    this.oldHi.push(0);
-    this.obj.push(obj);
+    const k = this.size++;
+    this.kind[k] = kind;
+    this.tab[k] = table;
+    this.obj[k] = obj;
   }
 
   /** Takes every change after `mark` back, newest first. */
   undo(mark: number): void {
-    for (let k = this.kind.length - 1; k >= mark; k--) {
+    for (let k = this.size - 1; k >= mark; k--) {
       const kind = this.kind[k];
       if (kind === ENTRY) {
         const table = this.tab[k] as TablePage;
@@ -109,14 +116,14 @@ export class Journal implements UndoLog {
       } else {
         (this.obj[k] as TableFields).restore();
       }
+      // Drop references so that discarded tables and closures can be collected.
+      this.tab[k] = undefined;
+      this.obj[k] = undefined;
     }
-    if (mark < this.kind.length) {
-      this.kind.length = mark;
-      this.tab.length = mark;
-      this.idx.length = mark;
-      this.oldLo.length = mark;
-      this.oldHi.length = mark;
-      this.obj.length = mark;
+    if (mark < this.size) {
+      const fields = this.fieldRecords;
+      while (fields.length > 0 && (fields[fields.length - 1] as number) >= mark) fields.pop();
+      this.size = mark;
     }
   }
 
@@ -129,8 +136,10 @@ export class Journal implements UndoLog {
 
   /** Calls `f` for every table whose fields were saved in [from, to), oldest first. */
   forTables(from: number, to: number, f: (table: TablePage, fields: TableFields) => void): void {
-    for (let k = from; k < to; k++) {
-      if (this.kind[k] === FIELDS) f(this.tab[k] as TablePage, this.obj[k] as TableFields);
+    for (const k of this.fieldRecords) {
+      if (k < from) continue;
+      if (k >= to) break;
+      f(this.tab[k] as TablePage, this.obj[k] as TableFields);
     }
   }
 
@@ -152,12 +161,16 @@ export class Journal implements UndoLog {
   }
 }
 
-/** The exact content of the entries written since the block began: slot, lo, hi triples. */
-type Diff = Float64Array;
-
-/** Ids for machine contents: equal ids, equal machines (see the file comment). */
+/**
+ * Ids for machine contents. Equal contents get equal ids; different contents get different ids
+ * unless their 64-bit fingerprints collide (see the file comment). With `MachineKeys.verify` on
+ * (the tests), every id is also checked against the exact content.
+ */
 export class MachineKeys {
-  private readonly byHash = new Map<string, { id: number; diff: Diff }[]>();
+  /** Test hook: check every fingerprint against the exact content, and throw on a collision. */
+  static verify = false;
+  private readonly ids = new Map<number, Map<number, number>>();
+  private readonly exact = new Map<number, string>();
   private next = 0;
   private readonly startTables: number;
   private readonly startNames: Map<string, Binding>;
@@ -178,89 +191,106 @@ export class MachineKeys {
 
   /** The id of the machine's content now. */
   current(): number {
-    const key = `${this.journal.h1}:${this.journal.h2}:${this.aux()}`;
-    const diff = this.diff();
-    let list = this.byHash.get(key);
-    if (list) {
-      for (const c of list) if (sameDiff(c.diff, diff)) return c.id;
-    } else {
-      list = [];
-      this.byHash.set(key, list);
+    let a = this.journal.h1;
+    let b = this.journal.h2;
+    const add = (x: number): void => {
+      a = fmix(a ^ Math.imul(x | 0, 0x9e3779b1) ^ (x / 0x100000000) | 0);
+      b = fmix(b + Math.imul((x | 0) ^ 0x7f4a7c15, 0x85ebca6b) + ((x / 0x100000000) | 0));
+    };
+    const m = this.machine;
+    const c = m.counters;
+    add(c.tlbFlushes);
+    add(c.barriers);
+    add(c.directMapSplits);
+    add(m.liveTables);
+    add(m.tables.length);
+    add(m.linearMaps.length);
+    for (const x of m.phys.signature()) add(x);
+    for (const space of m.spaces.values()) add(space.pgtablesBytes);
+    // Order-free parts: sums of per-item hashes.
+    let ledger = 0;
+    let seen: Set<TablePage> | undefined;
+    this.journal.forTables(0, this.journal.length, (table, was) => {
+      if (table.id > this.startTables) return;
+      seen ??= new Set();
+      if (seen.has(table)) return;
+      seen.add(table);
+      const now = flagHash(table);
+      if (now !== flagHash(was)) ledger = (ledger + fmix(now ^ Math.imul(table.id, 0x27d4eb2f))) | 0;
+    });
+    add(ledger);
+    for (let k = this.startTables; k < m.tables.length; k++) {
+      const t = m.tables[k] as TablePage;
+      add(t.id);
+      add(t.depth);
+      add(t.pa);
+      add(flagHash(t));
     }
-    const id = this.next++;
-    list.push({ id, diff });
+    let areas = 0;
+    for (const area of m.vmAreas.values()) areas = (areas + fmix(textHash(area.name) ^ Math.imul(bigHash(area.start), 31) ^ bigHash(area.size))) | 0;
+    add(areas);
+    let names = 0;
+    for (const [name, binding] of this.ctx.names) {
+      if (this.startNames.get(name) === binding) continue;
+      const value = binding.kind === 'value' ? bigHash(binding.value) : binding.kind === 'table' ? binding.table.id * 3 + 1 : binding.pa * 3 + 2;
+      names = (names + fmix(textHash(name) ^ Math.imul(value, 0x165667b1))) | 0;
+    }
+    add(names);
+    let inner = this.ids.get(a);
+    if (!inner) this.ids.set(a, (inner = new Map()));
+    let id = inner.get(b);
+    if (id === undefined) {
+      id = this.next++;
+      inner.set(b, id);
+    }
+    if (MachineKeys.verify) this.check(id);
     return id;
   }
 
-  /** Every entry whose value differs from its value when the block began. */
-  private diff(): Diff {
+  /** The test hook: the content behind an id never changes. */
+  private check(id: number): void {
+    const text = this.exactText();
+    const known = this.exact.get(id);
+    if (known === undefined) this.exact.set(id, text);
+    else if (known !== text) throw new Error(`explorer: two machine contents share fingerprint ${id}:\n${known}\n${text}`);
+  }
+
+  /** Every entry that differs from its value when the block began, and the rest of the state. */
+  private exactText(): string {
     const first = new Map<number, [TablePage, number, number, number]>();
     this.journal.forEntries(0, this.journal.length, (table, i, lo, hi) => {
       const key = slotKey(table.id, i);
       if (!first.has(key)) first.set(key, [table, i, lo, hi]);
     });
-    const out: number[] = [];
-    const keys = [...first.keys()].sort((a, b) => a - b);
-    for (const key of keys) {
+    const parts: string[] = [];
+    for (const key of [...first.keys()].sort((x, y) => x - y)) {
       const [table, i, lo, hi] = first.get(key) as [TablePage, number, number, number];
-      const nlo = table.e[2 * i] ?? 0;
-      const nhi = table.e[2 * i + 1] ?? 0;
-      if (nlo !== lo || nhi !== hi) out.push(key, nlo, nhi);
+      const v = table.value(i);
+      if (v !== ((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0))) parts.push(`${table.id}.${i}=${v}`);
     }
-    return Float64Array.from(out);
-  }
-
-  /** Everything but entry values that the rest of a schedule or its outcome can depend on. */
-  private aux(): string {
     const m = this.machine;
-    const parts: string[] = [`${m.counters.tlbFlushes},${m.counters.barriers},${m.counters.directMapSplits},${m.liveTables},${m.tables.length}`, m.phys.signature()];
-    // Ledger state of the tables the path changed, where it differs from the block's start.
-    const changed = new Map<TablePage, TableFields>();
-    this.journal.forTables(0, this.journal.length, (table, fields) => {
-      if (table.id <= this.startTables && !changed.has(table)) changed.set(table, fields);
-    });
-    const ledger: string[] = [];
-    for (const [table, was] of changed) {
-      const now = flags(table);
-      if (now !== flags(was)) ledger.push(`${table.id}:${now}`);
+    parts.push(`|${m.counters.tlbFlushes},${m.counters.barriers},${m.counters.directMapSplits},${m.liveTables},${m.tables.length},${m.linearMaps.length}|${m.phys.signature().join(',')}`);
+    for (const t of [m.kernel.root, ...m.tables]) parts.push(`${t.id}:${t.depth}:${t.pa}:${flagHash(t)}`);
+    for (const area of [...m.vmAreas.values()].sort((x, y) => (x.name < y.name ? -1 : 1))) parts.push(`${area.name}@${area.start}+${area.size}`);
+    for (const space of m.spaces.values()) parts.push(`${space.name}:${space.pgtablesBytes}`);
+    for (const [name, binding] of [...this.ctx.names.entries()].sort((x, y) => (x[0] < y[0] ? -1 : 1))) {
+      parts.push(`${name}=${binding.kind === 'value' ? binding.value : binding.kind === 'table' ? `t${binding.table.id}` : `p${binding.pa}`}`);
     }
-    ledger.sort();
-    parts.push(ledger.join(','));
-    for (let k = this.startTables; k < m.tables.length; k++) {
-      const t = m.tables[k] as TablePage;
-      parts.push(`${t.id}:${t.depth}:${t.pa}:${t.space}:${flags(t)}`);
-    }
-    for (const area of m.vmAreas.values()) parts.push(`${area.name}@${area.start}+${area.size}`);
-    parts.push(String(m.linearMaps.length));
-    for (const space of m.spaces.values()) parts.push(String(space.pgtablesBytes));
-    const names: string[] = [];
-    for (const [name, binding] of this.ctx.names) {
-      if (this.startNames.get(name) === binding) continue;
-      names.push(`${name}=${binding.kind === 'value' ? binding.value : binding.kind === 'table' ? `t${binding.table.id}` : `p${binding.pa}`}`);
-    }
-    parts.push(names.sort().join(','));
-    parts.push(fieldsText(m.pgtablePages));
-    return parts.join('|');
+    return parts.join(' ');
   }
 }
 
-function flags(t: Pick<TablePage, 'freed' | 'constructed' | 'destructed' | 'parent' | 'parentIndex' | 'name'>): string {
-  return `${t.freed ? 'F' : ''}${t.constructed ? 'C' : ''}${t.destructed ? 'D' : ''}${t.parent ? `${t.parent.id}.${t.parentIndex}` : ''}${t.name ?? ''}`;
+function flagHash(t: Pick<TablePage, 'freed' | 'constructed' | 'destructed' | 'parent' | 'parentIndex' | 'name'>): number {
+  const bits = (t.freed ? 1 : 0) | (t.constructed ? 2 : 0) | (t.destructed ? 4 : 0);
+  return fmix(bits ^ Math.imul((t.parent?.id ?? -1) + 2, 0x9e3779b1) ^ Math.imul(t.parentIndex + 2, 0x85ebca6b) ^ (t.name === undefined ? 0 : textHash(t.name)));
 }
 
-/** Numbers, booleans and collection sizes of an object whose class this file does not know. */
-function fieldsText(object: object): string {
-  const parts: string[] = [];
-  for (const value of Object.values(object)) {
-    if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'string') parts.push(String(value));
-    else if (value instanceof Set || value instanceof Map) parts.push(`#${value.size}`);
-    else if (Array.isArray(value)) parts.push(`#${value.length}`);
-  }
-  return parts.join(',');
+function textHash(text: string): number {
+  let h = 0x811c9dc5;
+  for (let k = 0; k < text.length; k++) h = Math.imul(h ^ text.charCodeAt(k), 0x01000193);
+  return h | 0;
 }
 
-function sameDiff(a: Diff, b: Diff): boolean {
-  if (a.length !== b.length) return false;
-  for (let k = 0; k < a.length; k++) if (a[k] !== b[k]) return false;
-  return true;
+function bigHash(value: bigint): number {
+  return fmix(Number(value & 0xffffffffn) ^ Math.imul(Number((value >> 32n) & 0xffffffffn), 0x27d4eb2f));
 }

@@ -12,7 +12,7 @@ import type { Span } from '../program';
 import type { Budget } from '../run-api';
 import type { Exploration } from '../exec/modules';
 import { PhysAllocator } from './phys';
-import { TablePage, type LedgerEventKind, type UndoLog } from './table';
+import { TablePage, type LedgerEvent, type LedgerEventKind, type UndoLog } from './table';
 
 export type Feature = 'bbml2' | 'pti' | 'no_block_mappings' | 'no_cont_mappings' | 'pte_mapped_cache' | 'write_protect_pgtables';
 export type ThpMode = 'always' | 'madvise' | 'never';
@@ -231,12 +231,12 @@ export class Machine {
   /**
    * Saves the machine's own state besides entry values, ledger fields and physical frames (which
    * `undo` and `phys.undo` record change by change): counters, list lengths (tables, findings,
-   * outputs), the current step's record and, when `deep`, the vmalloc areas, the address spaces'
-   * counters and the page-table page source too (what statements that allocate or free table
-   * pages, or map, may change). Returns its restore. The race explorer takes one before each
-   * step that may change the machine.
+   * outputs) and the current step's record; at `depth` 1 also the page-table page source (what
+   * freeing a table page may change), at `depth` 2 also the vmalloc areas, linear maps and the
+   * address spaces' counters (what any statement may change). Returns its restore. The race
+   * explorer takes one before each step that may change the machine.
    */
-  capture(deep: boolean): () => void {
+  capture(depth: 0 | 1 | 2): () => void {
     const { tlbFlushes, barriers, directMapSplits } = this.counters;
     const { liveTables, entriesWritten, nextTableId, lazyDepth, lazyPending, span } = this;
     const tables = this.tables.length;
@@ -248,8 +248,10 @@ export class Machine {
     const written = current?.tablesWritten.length ?? 0;
     const entries = current?.entriesWritten ?? 0;
     const valid = current?.validWrites ?? 0;
-    const levels = current ? [...current.levelsTouched] : [];
-    const restoreDeep = deep ? this.captureDeep() : undefined;
+    // levelsTouched only grows, in insertion order: its size is enough to take it back.
+    const levels = current?.levelsTouched.size ?? 0;
+    const restoreSource = depth >= 1 ? captureFields(this.pgtablePages) : undefined;
+    const restoreDeep = depth >= 2 ? this.captureDeep() : undefined;
     return () => {
       this.counters.tlbFlushes = tlbFlushes;
       this.counters.barriers = barriers;
@@ -260,21 +262,23 @@ export class Machine {
       this.lazyDepth = lazyDepth;
       this.lazyPending = lazyPending;
       this.span = span;
-      this.tables.length = tables;
-      this.findings.length = findings;
-      this.outputs.length = outputs;
+      truncate(this.tables, tables);
+      truncate(this.findings, findings);
+      truncate(this.outputs, outputs);
       this.current = current;
       if (current) {
-        current.tablesAllocated.length = allocated;
-        current.tablesFreed.length = freed;
-        current.tablesWritten.length = written;
+        truncate(current.tablesAllocated, allocated);
+        truncate(current.tablesFreed, freed);
+        truncate(current.tablesWritten, written);
         current.entriesWritten = entries;
         current.validWrites = valid;
-        if (current.levelsTouched.size !== levels.length) {
+        if (current.levelsTouched.size !== levels) {
+          const kept = [...current.levelsTouched].slice(0, levels);
           current.levelsTouched.clear();
-          for (const depth of levels) current.levelsTouched.add(depth);
+          for (const depth of kept) current.levelsTouched.add(depth);
         }
       }
+      restoreSource?.();
       restoreDeep?.();
     };
   }
@@ -285,7 +289,6 @@ export class Machine {
     const linearMaps = this.linearMaps.length;
     const areas = [...this.vmAreas.entries()].map(([name, area]) => [name, area, area.freed] as const);
     const spaces = [...this.spaces.entries()].map(([name, space]) => [name, space, space.pgtablesBytes, space.unaccountedLinks.length, space.exited] as const);
-    const source = captureFields(pgtablePages);
     return () => {
       this.pgtablePages = pgtablePages;
       this.steps.length = steps;
@@ -302,7 +305,6 @@ export class Machine {
         space.unaccountedLinks.length = links;
         this.spaces.set(name, space);
       }
-      source();
     };
   }
 
@@ -371,7 +373,9 @@ export class Machine {
   // The ledger
 
   private event(table: TablePage, kind: LedgerEventKind, detail?: string): void {
-    table.events.push({ kind, span: this.span, step: this.step, ...(detail !== undefined ? { detail } : {}) });
+    const event: LedgerEvent = { kind, span: this.span, step: this.step };
+    if (detail !== undefined) event.detail = detail;
+    table.events.push(event);
   }
 
   /**
@@ -639,31 +643,42 @@ export class Machine {
 
 const scratch = new Uint32Array(2);
 
+/** Shortens a list to `length` (a no-op when it already has that length). */
+function truncate(list: unknown[], length: number): void {
+  if (list.length !== length) list.length = length;
+}
+
 /**
  * Saves the own fields of an object whose class this file does not know (the page-table page
  * source): primitives and references as they are, sets, maps and arrays by content.
  */
 function captureFields(object: object): () => void {
-  const saved = Object.entries(object).map(([key, value]) => {
-    if (value instanceof Set) return [key, value, [...value]] as const;
-    if (value instanceof Map) return [key, value, [...value.entries()]] as const;
-    if (Array.isArray(value)) return [key, value, value.slice()] as const;
-    return [key, value, undefined] as const;
+  const record = object as Record<string, unknown>;
+  const keys = Object.keys(record);
+  const values = keys.map((key) => record[key]);
+  const contents = values.map((value) => {
+    if (value instanceof Set) return value.size === 0 ? undefined : [...value];
+    if (value instanceof Map) return value.size === 0 ? undefined : [...value.entries()];
+    if (Array.isArray(value)) return value.length === 0 ? undefined : value.slice();
+    return undefined;
   });
   return () => {
-    for (const [key, value, content] of saved) {
+    keys.forEach((key, k) => {
+      const value = values[k];
+      const content = contents[k] ?? [];
       if (value instanceof Set) {
+        if (content.length === 0 && value.size === 0) return;
         value.clear();
         for (const x of content as unknown[]) value.add(x);
       } else if (value instanceof Map) {
         value.clear();
-        for (const [k, v] of content as [unknown, unknown][]) value.set(k, v);
+        for (const [mk, mv] of content as [unknown, unknown][]) value.set(mk, mv);
       } else if (Array.isArray(value)) {
         value.length = 0;
         value.push(...(content as unknown[]));
       }
-      (object as Record<string, unknown>)[key] = value;
-    }
+      record[key] = value;
+    });
   };
 }
 

@@ -13,7 +13,7 @@ export interface PhysRange {
 
 /** Frames are numbered by absolute physical address / `frameSize`, so RAM can be replaced. */
 export class PhysAllocator {
-  private readonly used = new Set<number>();
+  private readonly used = new FrameSet();
   private cursor = 0;
   /** Free frames of the pte-mapped cache (seed 001), lowest first. */
   private readonly pteMappedCache: number[] = [];
@@ -40,11 +40,11 @@ export class PhysAllocator {
     this.cursor = 0;
   }
 
-  /** The allocator's state in a few numbers, for comparing explorer states. */
-  signature(): string {
+  /** The allocator's state in a few numbers (the used frames hashed), for comparing explorer states. */
+  signature(): number[] {
     let cache = 0;
     for (const pa of this.pteMappedCache) cache = (cache + mixFrame(pa / this.frameSize)) | 0;
-    return `${this.ram.start}-${this.ram.end}:${this.cursor}:${this.used.size}:${this.usedHash}:${this.pteMapped.size}:${this.pteMappedCache.length}:${cache}`;
+    return [this.ram.start, this.ram.end, this.cursor, this.used.size, this.usedHash, this.pteMapped.size, this.pteMappedCache.length, cache];
   }
 
   private use(frame: number): void {
@@ -57,12 +57,24 @@ export class PhysAllocator {
   }
 
   private release(frame: number): void {
-    this.used.delete(frame);
+    if (!this.used.delete(frame)) return;
     this.usedHash ^= mixFrame(frame);
     this.undo?.(() => {
       this.used.add(frame);
       this.usedHash ^= mixFrame(frame);
     });
+  }
+
+  /** Hashes of blocks (they are taken and given back again and again while a block is explored). */
+  private readonly blockHashes = new Map<number, number>();
+
+  private blockHash(first: number, count: number): number {
+    let h = this.blockHashes.get(first * 64 + Math.log2(count));
+    if (h === undefined) {
+      h = rangeHash(first, count);
+      this.blockHashes.set(first * 64 + Math.log2(count), h);
+    }
+    return h;
   }
 
   private keepCache(): void {
@@ -133,10 +145,15 @@ export class PhysAllocator {
       const block = firstBlock + ((k * stride) % blocks);
       const base = block * blockBytes;
       const firstFrame = base / this.frameSize;
-      let free = true;
-      for (let f = 0; f < count && free; f++) if (this.used.has(firstFrame + f)) free = false;
+      const free = this.used.rangeFree(firstFrame, count);
       if (!free) continue;
-      for (let f = 0; f < count; f++) this.use(firstFrame + f);
+      this.used.setRange(firstFrame, count, true);
+      const hash = this.blockHash(firstFrame, count);
+      this.usedHash ^= hash;
+      this.undo?.(() => {
+        this.used.setRange(firstFrame, count, false);
+        this.usedHash ^= hash;
+      });
       return base;
     }
     return undefined;
@@ -144,6 +161,18 @@ export class PhysAllocator {
 
   free(pa: number, order = 0): void {
     const first = pa / this.frameSize;
+    const count = 2 ** order;
+    if (order > 0 && this.pteMapped.size === 0 && this.used.rangeFull(first, count)) {
+      // A whole block: one change for the undo log.
+      this.used.setRange(first, count, false);
+      const hash = this.blockHash(first, count);
+      this.usedHash ^= hash;
+      this.undo?.(() => {
+        this.used.setRange(first, count, true);
+        this.usedHash ^= hash;
+      });
+      return;
+    }
     for (let f = 0; f < 2 ** order; f++) {
       const frame = first + f;
       if (this.pteMapped.has(frame)) {
@@ -180,6 +209,102 @@ export class PhysAllocator {
   isUsed(pa: number): boolean {
     return this.used.has(pa / this.frameSize);
   }
+}
+
+/**
+ * A set of frame numbers: a bitmap per chunk of 512 frames, so that a block of frames is taken
+ * or given back a word at a time.
+ */
+class FrameSet {
+  private readonly chunks = new Map<number, Uint32Array>();
+  size = 0;
+
+  private chunk(frame: number, create: boolean): Uint32Array | undefined {
+    const key = Math.floor(frame / 512);
+    let c = this.chunks.get(key);
+    if (!c && create) this.chunks.set(key, (c = new Uint32Array(16)));
+    return c;
+  }
+
+  has(frame: number): boolean {
+    const c = this.chunk(frame, false);
+    const b = frame % 512;
+    return c !== undefined && ((c[b >>> 5] ?? 0) & (1 << (b & 31))) !== 0;
+  }
+
+  /** Adds a frame; false when it was there already. */
+  add(frame: number): boolean {
+    const c = this.chunk(frame, true) as Uint32Array;
+    const b = frame % 512;
+    const w = c[b >>> 5] ?? 0;
+    const bit = 1 << (b & 31);
+    if ((w & bit) !== 0) return false;
+    c[b >>> 5] = w | bit;
+    this.size++;
+    return true;
+  }
+
+  /** Removes a frame; false when it was not there. */
+  delete(frame: number): boolean {
+    const c = this.chunk(frame, false);
+    const b = frame % 512;
+    const w = c?.[b >>> 5] ?? 0;
+    const bit = 1 << (b & 31);
+    if (!c || (w & bit) === 0) return false;
+    c[b >>> 5] = w & ~bit;
+    this.size--;
+    return true;
+  }
+
+  private whole(first: number, count: number): boolean {
+    return count >= 512 && first % 512 === 0 && count % 512 === 0;
+  }
+
+  /** Whether no frame of [first, first + count) is in the set. */
+  rangeFree(first: number, count: number): boolean {
+    if (!this.whole(first, count)) {
+      for (let f = 0; f < count; f++) if (this.has(first + f)) return false;
+      return true;
+    }
+    for (let k = first / 512; k < (first + count) / 512; k++) {
+      const c = this.chunks.get(k);
+      if (c && c.some((w) => w !== 0)) return false;
+    }
+    return true;
+  }
+
+  /** Whether every frame of [first, first + count) is in the set. */
+  rangeFull(first: number, count: number): boolean {
+    if (!this.whole(first, count)) {
+      for (let f = 0; f < count; f++) if (!this.has(first + f)) return false;
+      return true;
+    }
+    for (let k = first / 512; k < (first + count) / 512; k++) {
+      const c = this.chunks.get(k);
+      if (!c || c.some((w) => w !== 0xffffffff)) return false;
+    }
+    return true;
+  }
+
+  /** Sets or clears [first, first + count), which the caller knows to be all clear or all set. */
+  setRange(first: number, count: number, on: boolean): void {
+    if (!this.whole(first, count)) {
+      for (let f = 0; f < count; f++) {
+        if (on) this.add(first + f);
+        else this.delete(first + f);
+      }
+      return;
+    }
+    for (let k = first / 512; k < (first + count) / 512; k++) (this.chunk(k * 512, true) as Uint32Array).fill(on ? 0xffffffff : 0);
+    this.size += on ? count : -count;
+  }
+}
+
+/** XOR of mixFrame over [first, first + count). */
+function rangeHash(first: number, count: number): number {
+  let h = 0;
+  for (let f = 0; f < count; f++) h ^= mixFrame(first + f);
+  return h;
 }
 
 /** A 32-bit mix of a frame number (murmur3's finaliser), for `usedHash`. */

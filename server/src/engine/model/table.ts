@@ -157,10 +157,15 @@ export class TablePage {
       parentIndex,
       name,
       restore: () => {
-        Object.assign(this, { constructed, destructed, freed, freedAt, parent, parentIndex });
-        if (name === undefined) delete this.name;
-        else this.name = name;
-        this.events.length = events;
+        // Plain assignments (no `delete`), so the object keeps its shape and its fast properties.
+        this.constructed = constructed;
+        this.destructed = destructed;
+        this.freed = freed;
+        this.freedAt = freedAt;
+        this.parent = parent;
+        this.parentIndex = parentIndex;
+        this.name = name;
+        if (this.events.length !== events) this.events.length = events;
       },
     };
   }
