@@ -61,20 +61,27 @@ export function wxLeftBy(machine: Machine, record: StepRecord): WxLeft | undefin
   for (const table of record.tablesWritten) {
     if (table.space !== 'kernel' || table.freed) continue;
     const depth = (profile.entryDepth[table.depth] ?? table.depth) as Depth;
-    const before = table.contentAt(record.index - 1)?.e;
     const perEntry = (1n << BigInt(profile.levels[table.depth]?.shift ?? 12)) / profile.pageSize;
     const e = table.e;
-    for (let i = 0; i < table.ptrs; i++) {
+    const seen = new Set<number>();
+    const check = (i: number): void => {
       const lo = e[2 * i] ?? 0;
       const hi = e[2 * i + 1] ?? 0;
-      if ((((lo & wLo) | (hi & wHi)) !== 0) !== wSet) continue;
-      if ((((lo & xLo) | (hi & xHi)) !== 0) !== xSet) continue;
-      if (lo === 0 && hi === 0) continue;
-      if (before && before !== e && before[2 * i] === lo && before[2 * i + 1] === hi) continue;
-      if (profile.codec.classify(depth, lo, hi, depth === 4) !== 'leaf') continue;
+      if ((((lo & wLo) | (hi & wHi)) !== 0) !== wSet) return;
+      if ((((lo & xLo) | (hi & xHi)) !== 0) !== xSet) return;
+      if ((lo === 0 && hi === 0) || seen.has(i)) return;
+      seen.add(i);
+      if (machine.historyEnabled) {
+        const [blo, bhi] = table.entryAt(i, record.index - 1);
+        if (blo === lo && bhi === hi && table.bornStep < record.index) return;
+      }
+      if (profile.codec.classify(depth, lo, hi, depth === 4) !== 'leaf') return;
       pages += perEntry;
-      if (first === undefined) first = entryVa(profile, table, i);
-    }
+      if (first === undefined || entryVa(profile, table, i) < first) first = entryVa(profile, table, i);
+    };
+    // With history the step's own log says which entries it touched; without, look at them all.
+    if (machine.historyEnabled) table.forEachChangedIn(record.index, check);
+    else for (let i = 0; i < table.ptrs; i++) check(i);
   }
   if (pages === 0n || first === undefined) return undefined;
   return { pages, firstText: hex16(first), rule: RULES[profile.family] };

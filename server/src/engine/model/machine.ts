@@ -316,8 +316,7 @@ export class Machine {
       return;
     }
     table.touchedStep = this.step;
-    if (this.historyEnabled) table.copyOnWrite(this.step);
-    else table.from = this.step;
+    if (this.historyEnabled) table.beginStep(this.step);
     this.current?.tablesWritten.push(table);
   }
 
@@ -494,7 +493,7 @@ export class Machine {
     parent.set(index, out[0] ?? 0, out[1] ?? 0);
     this.undo?.table(child);
     this.keepChild(parent, index);
-    if (parent.children) parent.children[index] = child;
+    parent.setChild(index, child);
     // Populating a table entry is a valid write that needs the arm64 barrier too.
     this.countWrites(parent, 1, true);
     child.parent = parent;
@@ -516,7 +515,7 @@ export class Machine {
     parent.set(index, 0, 0);
     if (child) this.undo?.table(child);
     this.keepChild(parent, index);
-    if (parent.children) parent.children[index] = undefined;
+    parent.setChild(index, undefined);
     this.countWrites(parent, 1, false);
     if (!child) return undefined;
     child.parent = undefined;
@@ -548,9 +547,9 @@ export class Machine {
   entryOrigin(table: TablePage, index: number, same: (lo: number, hi: number) => boolean): Span | undefined {
     let origin: number | undefined;
     if (this.historyEnabled) {
-      for (let step = this.step - 1; step >= 0; step--) {
-        const content = table.contentAt(step);
-        if (!content || !same(content.e[2 * index] ?? 0, content.e[2 * index + 1] ?? 0)) break;
+      for (let step = this.step - 1; step >= table.bornStep; step--) {
+        const [lo, hi] = table.entryAt(index, step);
+        if (!same(lo, hi)) break;
         origin = step;
       }
     }

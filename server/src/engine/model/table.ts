@@ -3,9 +3,10 @@
 //
 // Entries are kept as 32-bit halves in one Uint32Array (lo at 2i, hi at 2i+1) so hot loops never
 // allocate. Upper-level tables also keep direct references to their child tables, which always
-// agree with the address in the entry. When history is on, the first write to a table in a
-// statement copies its arrays (copy-on-write), so the state after any earlier statement stays
-// readable without re-running.
+// agree with the address in the entry. When history is on, each step logs the old value of every
+// entry and child link it changes (or, once it has rewritten an eighth of the table, one copy of
+// the table as it was before the step), so the state after any earlier statement can be rebuilt
+// without re-running, at a cost proportional to what changed.
 
 import type { Span } from '../program';
 import type { Depth } from '../arch/profile';
@@ -47,9 +48,23 @@ export interface TableFields {
   restore(): void;
 }
 
-/** One earlier content of a table, valid from `from` until the next version's `from`. */
-interface Version {
-  from: number;
+/**
+ * What one step changed in a table, kept so the table can be read as it was before the step.
+ * Replaying `entries` and `links` newest first restores the content before the step, even when
+ * the race explorer wrote and reverted the same entries many times within it.
+ */
+interface StepUndo {
+  step: number;
+  /** Old values as [index, lo, hi] triples, in write order. */
+  entries: number[];
+  /** Old child links as [index, child] pairs, in change order. */
+  links: (number | TablePage | undefined)[];
+  /** The whole content before the step, once the step rewrote enough of the table to make a copy cheaper. */
+  before?: { e: Uint32Array; children: (TablePage | undefined)[] | undefined };
+}
+
+/** A table's entries as they were after some step. */
+export interface TableContent {
   e: Uint32Array;
   children: (TablePage | undefined)[] | undefined;
   used: number;
@@ -62,11 +77,14 @@ export class TablePage {
   children: (TablePage | undefined)[] | undefined;
   /** Entries that are not zero. */
   used = 0;
-  /** Step from which the current arrays hold (copy-on-write generation); -1 = before the run. */
-  from: number;
+  /** The step that allocated the table; -1 = before the run (swapper_pg_dir). */
+  readonly bornStep: number;
   /** The step that last wrote this table, so `Machine.touch` runs once per table per step. */
   touchedStep = -2;
-  private past: Version[] = [];
+  /** Undo records of the steps that changed the table, oldest first. */
+  private readonly history: StepUndo[] = [];
+  /** The record the current step logs into, while history is on and the table predates the step. */
+  private recording: StepUndo | undefined;
 
   // Ledger state (model/ledger.ts keeps these consistent).
   readonly events: LedgerEvent[] = [];
@@ -103,7 +121,7 @@ export class TablePage {
   ) {
     this.e = new Uint32Array(ptrs * 2);
     this.children = lastLevel ? undefined : new Array<TablePage | undefined>(ptrs);
-    this.from = step;
+    this.bornStep = step;
   }
 
   lo(i: number): number {
@@ -129,8 +147,23 @@ export class TablePage {
   set(i: number, lo: number, hi: number): void {
     const oldLo = this.e[2 * i] ?? 0;
     const oldHi = this.e[2 * i + 1] ?? 0;
+    const recording = this.recording;
+    if (recording !== undefined && recording.before === undefined) {
+      recording.entries.push(i, oldLo, oldHi);
+      // Past an eighth of the table, one copy of the content before the step is cheaper.
+      if (recording.entries.length > (this.ptrs * 3) >> 3) this.copyBefore(recording);
+    }
     this.revertEntry(i, lo, hi);
     if (this.undo !== undefined) this.undo.entry(this, i, oldLo, oldHi);
+  }
+
+  /** Changes a child link, logging the old one for history. */
+  setChild(i: number, child: TablePage | undefined): void {
+    const children = this.children;
+    if (!children) return;
+    const recording = this.recording;
+    if (recording !== undefined && recording.before === undefined) recording.links.push(i, children[i]);
+    children[i] = child;
   }
 
   /** Writes an entry without telling the undo log (the log's own rollback). */
@@ -170,30 +203,95 @@ export class TablePage {
     };
   }
 
-  /** Copies the arrays so that earlier steps keep the old content. */
-  copyOnWrite(step: number): void {
-    if (this.from >= step) return;
-    this.past.push({ from: this.from, e: this.e, children: this.children, used: this.used });
-    this.e = this.e.slice();
-    this.children = this.children?.slice();
-    this.from = step;
+  /**
+   * Starts logging this step's changes (history on). A table allocated in this step needs no
+   * record: before the step it did not exist.
+   */
+  beginStep(step: number): void {
+    if (step <= this.bornStep) {
+      this.recording = undefined;
+      return;
+    }
+    const record: StepUndo = { step, entries: [], links: [] };
+    this.history.push(record);
+    this.recording = record;
   }
 
-  /** The entries as they were after step `step`, or undefined before the table existed. */
-  contentAt(step: number): { e: Uint32Array; children: (TablePage | undefined)[] | undefined; used: number } | undefined {
-    if (step >= this.from) return this;
-    let lo = 0;
-    let hi = this.past.length - 1;
-    let found: Version | undefined;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const v = this.past[mid];
-      if (v && v.from <= step) {
-        found = v;
-        lo = mid + 1;
-      } else hi = mid - 1;
+  /** Turns a record into one copy of the content before its step. */
+  private copyBefore(record: StepUndo): void {
+    const e = this.e.slice();
+    const children = this.children?.slice();
+    undoInto(record, e, children);
+    record.before = { e, children };
+    record.entries = [];
+    record.links = [];
+  }
+
+  /**
+   * The entries as they were after step `step`, or undefined before the table existed. The
+   * current arrays themselves when nothing changed since; otherwise a copy rebuilt by taking back
+   * the changes of later steps, newest first.
+   */
+  contentAt(step: number): TableContent | undefined {
+    if (step < this.bornStep) return undefined;
+    const history = this.history;
+    const last = history[history.length - 1];
+    if (last === undefined || last.step <= step) return this;
+    const e = this.e.slice();
+    const children = this.children?.slice();
+    for (let k = history.length - 1; k >= 0; k--) {
+      const record = history[k] as StepUndo;
+      if (record.step <= step) break;
+      undoInto(record, e, children);
     }
-    return found;
+    let used = 0;
+    for (let i = 0; i < this.ptrs; i++) if (e[2 * i] !== 0 || e[2 * i + 1] !== 0) used++;
+    return { e, children, used };
+  }
+
+  /**
+   * Calls `f` with every entry index that step `step` may have changed: all of them for a table
+   * born in that step or rewritten wholesale, else the ones it logged (possibly repeated).
+   */
+  forEachChangedIn(step: number, f: (i: number) => void): void {
+    let record: StepUndo | undefined;
+    // The step asked about is almost always the newest one: search from the end.
+    for (let k = this.history.length - 1; k >= 0 && step !== this.bornStep; k--) {
+      const r = this.history[k] as StepUndo;
+      if (r.step === step) record = r;
+      if (r.step <= step) break;
+    }
+    if (step === this.bornStep || record?.before !== undefined) {
+      for (let i = 0; i < this.ptrs; i++) f(i);
+      return;
+    }
+    if (!record) return;
+    const entries = record.entries;
+    for (let k = 0; k < entries.length; k += 3) f(entries[k] as number);
+  }
+
+  /** The value entry `i` had after step `step` (lo, hi), rebuilt from the history. */
+  entryAt(i: number, step: number): [number, number] {
+    let lo = this.e[2 * i] ?? 0;
+    let hi = this.e[2 * i + 1] ?? 0;
+    const history = this.history;
+    for (let k = history.length - 1; k >= 0; k--) {
+      const record = history[k] as StepUndo;
+      if (record.step <= step) break;
+      if (record.before) {
+        lo = record.before.e[2 * i] ?? 0;
+        hi = record.before.e[2 * i + 1] ?? 0;
+        continue;
+      }
+      const entries = record.entries;
+      for (let j = entries.length - 3; j >= 0; j -= 3) {
+        if (entries[j] === i) {
+          lo = entries[j + 1] as number;
+          hi = entries[j + 2] as number;
+        }
+      }
+    }
+    return [lo, hi];
   }
 
   /** The step at which this table was allocated. */
@@ -209,4 +307,21 @@ export class TablePage {
     }
     return Infinity;
   }
+}
+
+/** Applies one step's undo record to a copy of a table's arrays, newest change first. */
+function undoInto(record: StepUndo, e: Uint32Array, children: (TablePage | undefined)[] | undefined): void {
+  if (record.before) {
+    e.set(record.before.e);
+    if (children && record.before.children) for (let i = 0; i < children.length; i++) children[i] = record.before.children[i];
+    return;
+  }
+  const entries = record.entries;
+  for (let k = entries.length - 3; k >= 0; k -= 3) {
+    const i = entries[k] as number;
+    e[2 * i] = entries[k + 1] as number;
+    e[2 * i + 1] = entries[k + 2] as number;
+  }
+  const links = record.links;
+  if (children) for (let k = links.length - 2; k >= 0; k -= 2) children[links[k] as number] = links[k + 1] as TablePage | undefined;
 }
