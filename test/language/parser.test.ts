@@ -282,6 +282,7 @@ describe('parser: syntax errors', () => {
   it('spells control characters as code points in messages', () => {
     const [problem] = parse(wrap('kernel', 'map \u0001\u0002 size 4K')).problems;
     assert.ok(problem);
+    // eslint-disable-next-line no-control-regex -- the message must not contain control characters.
     assert.doesNotMatch(problem.message, /[\u0000-\u001f]/);
     assert.match(problem.message, /U\+0001U\+0002/);
   });

@@ -25,6 +25,7 @@ export function unknownName(span: Span, message: string, candidates: string[]): 
  */
 export function quote(text: string): string {
   const shown = text.length > 40 ? `${text.slice(0, 40)}…` : text;
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what this replaces.
   const printable = shown.replace(/[\u0000-\u001f\u007f]/g, (c) => `U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
   return `\`${printable}\``;
 }

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { assertClean, findingLines, only, run } from '../support';
+import { assertClean, findingLines, run } from '../support';
 
 describe('map chooses leaves like __create_pgd_mapping', () => {
   it('uses PMD blocks, contiguous PTEs and PTEs on arm64 4K', () => {

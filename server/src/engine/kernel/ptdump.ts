@@ -352,16 +352,8 @@ export interface WxReport {
 export function checkWx(machine: Machine): WxReport {
   const profile = machine.profile;
   const top = profile.vaBits === 32 ? 1n << 32n : TOP;
-  let wx = 0n;
-  let uxn = 0n;
-  let firstWx: bigint | undefined;
-  let firstUxn: bigint | undefined;
   const ranges: [bigint, bigint][] = profile.family === 'x86' ? dumpRanges(machine) : [[profile.wxStart, top]];
-  const r = dump(machine, machine.kernel, ranges, false);
-  wx += r.wxPages;
-  uxn += r.uxnPages;
-  firstWx ??= r.firstWx;
-  firstUxn ??= r.firstUxn;
+  const { wxPages: wx, uxnPages: uxn, firstWx, firstUxn } = dump(machine, machine.kernel, ranges, false);
   const lines: string[] = [];
   const family = profile.family;
   if (family === 'arm64' || family === 'arm') {

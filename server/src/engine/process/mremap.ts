@@ -158,7 +158,7 @@ function movePageTables(task: Task, vma: Vma, oldAddr: bigint, newVma: Vma, newA
     }
   }
   const pud = 1n << BigInt(profile.levels[2]?.shift ?? 30);
-  for (let extent = 0n; oldAddr < oldEnd; oldAddr += extent, newAddr += extent) {
+  for (let extent: bigint; oldAddr < oldEnd; oldAddr += extent, newAddr += extent) {
     // get_extent(NORMAL_PUD); get_old_pud skips the extent when nothing is there, and
     // alloc_new_pud prepares the destination down to the PUD entry.
     extent = minOf(pud - (oldAddr % pud), pud - (newAddr % pud), oldEnd - oldAddr);
