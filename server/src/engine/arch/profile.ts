@@ -388,7 +388,9 @@ function riscvProfile(mode: 'sv39' | 'sv48' | 'sv57'): ArchProfile {
     kernelStart,
     userEnd,
     mmapTop: mode === 'sv39' ? userEnd : pow2(47),
-    physBits: 56,
+    // Sv39-57 PTEs hold 56-bit physical addresses; the engine keeps physical addresses as exact
+    // numbers, so it models the first 52 bits.
+    physBits: 52,
     regions: [
       region('user', 'user space', 0n, userEnd),
       region('fixmap', 'fixmap', layout.fixmap, layout.pci),
