@@ -575,6 +575,7 @@ export class App {
     this.resetData();
     this.renderHeader();
     this.stepsList.refresh();
+    this.stepsList.element.setAttribute('aria-activedescendant', `step-${clamped}`);
     this.refreshActivePanel(options.focusChange === true);
     this.save();
   }
@@ -1009,6 +1010,8 @@ export class App {
     );
     this.scheduleList.setTotal(cx.steps.length);
     if (step > 0) this.scheduleList.scrollToIndex(step - 1);
+    if (step > 0) this.scheduleList.element.setAttribute('aria-activedescendant', `schedule-${step}`);
+    else this.scheduleList.element.removeAttribute('aria-activedescendant');
     this.scheduleList.refresh();
     this.explorerTables.replaceChildren(renderExploredTables(this.doc, tablesAtStep(cx, step), deref && deref.index <= step ? deref.thread : undefined));
   }

@@ -230,6 +230,7 @@ export function renderStepRow(doc: Document, element: HTMLElement, step: StepSum
     element.replaceChildren();
     return;
   }
+  element.id = `step-${step.index}`;
   element.dataset.action = 'select-step';
   element.dataset.step = String(step.index);
   const effects = [step.tablesAllocated ? `+${step.tablesAllocated} tables` : '', step.tablesFreed ? `−${step.tablesFreed} tables` : '', step.entriesWritten ? `${step.entriesWritten} entries` : '']
@@ -262,6 +263,7 @@ export function renderScheduleRow(
     element.replaceChildren();
     return;
   }
+  element.id = `schedule-${step.index}`;
   element.dataset.action = 'select-schedule-step';
   element.dataset.step = String(step.index);
   element.replaceChildren(

@@ -99,6 +99,10 @@ export class VirtualList {
 
   setTotal(total: number): void {
     this.invalidate();
+    if (Math.max(0, total) === this.total) {
+      this.draw();
+      return;
+    }
     this.total = Math.max(0, total);
     this.spacer.style.height = `${this.spacerHeight}px`;
     this.setTop(this.virtualTop);

@@ -4,6 +4,9 @@
 //
 // Usage: npm run test:e2e   (E2E_SKIP_PACKAGE=1 reuses ptscn.vsix; E2E_LOG=1 prints code-server's log)
 
+// Functions passed to waitForFunction and evaluate run in the page, with the browser's globals.
+/* global document, requestAnimationFrame, WheelEvent */
+
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,7 +1,8 @@
 // The inspector's reading of the table pages: each table's entries after a step coalesced into
 // runs the way ptdump's note_page() merges them, the ledger state of a page at a step, where an
 // entry got its value, and which tables a step changed. Everything is computed on demand and
-// cached per table version, so a state with millions of entries is never materialised row by row.
+// cached per table and per step that changed it (its "epoch"), so a state with millions of
+// entries is never materialised row by row, and a table no step touched is coalesced once.
 
 import { decodeBits } from './arch/codec';
 import type { Depth } from './arch/profile';
@@ -104,18 +105,20 @@ export interface SpaceStat {
   finalPgtablesBytes: number;
 }
 
-type Content = { e: Uint32Array; children: (TablePage | undefined)[] | undefined; used: number; from: number };
+type Content = { e: Uint32Array; children: (TablePage | undefined)[] | undefined };
 
 export class TableTree {
   /** Bits of a descriptor that hold the output address: masked out when attributes are compared. */
   private readonly addrLo: number;
   private readonly addrHi: number;
-  /** Runs per table content, then per content of the step before (undefined: did not exist). */
-  private readonly runCache = new WeakMap<Uint32Array, Map<Uint32Array | null, EntryRun[]>>();
+  /** Per table: runs with change marks for each step that changed it. */
+  private readonly changedRuns = new Map<number, Map<number, EntryRun[]>>();
+  /** Per table: runs without change marks for each epoch (the last step that changed it). */
+  private readonly plainRuns = new Map<number, Map<number, EntryRun[]>>();
   private byId: Map<number, TablePage> | undefined;
   private readonly unlinkedCache = new Map<string, number[]>();
-  /** Runs without change marks per table content, reused for steps that did not touch the table. */
-  private readonly plainRuns = new WeakMap<Uint32Array, EntryRun[]>();
+  /** Per table: the steps that allocated or wrote it, ascending (Machine.touch logs every write). */
+  private writes: Map<number, number[]> | undefined;
 
   constructor(private readonly machine: Machine) {
     const codec = machine.profile.codec;
@@ -143,36 +146,93 @@ export class TableTree {
   }
 
   private content(table: TablePage, step: number): Content | undefined {
-    return table.contentAt(step) as Content | undefined;
+    return table.contentAt(step);
+  }
+
+  /** The steps that changed table `t`: its allocation and every step that wrote it. */
+  private changeSteps(t: TablePage): number[] {
+    if (!this.writes) {
+      const writes = new Map<number, number[]>();
+      const add = (id: number, step: number): void => {
+        const list = writes.get(id);
+        if (!list) writes.set(id, [step]);
+        else if (list[list.length - 1] !== step) list.push(step);
+      };
+      for (const record of this.machine.steps) {
+        for (const table of record.tablesAllocated) add(table.id, record.index);
+        for (const table of record.tablesWritten) add(table.id, record.index);
+      }
+      this.writes = writes;
+    }
+    return this.writes.get(t.id) ?? [];
+  }
+
+  /** Whether step `step` allocated or wrote table `t`. */
+  private changedIn(t: TablePage, step: number): boolean {
+    if (step === t.bornStep) return true;
+    const steps = this.changeSteps(t);
+    let lo = 0;
+    let hi = steps.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const s = steps[mid] as number;
+      if (s === step) return true;
+      if (s < step) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return false;
+  }
+
+  /** The last step at or before `step` that changed `t` (its content is the same since). */
+  private epoch(t: TablePage, step: number): number {
+    const steps = this.changeSteps(t);
+    let found = t.bornStep;
+    let lo = 0;
+    let hi = steps.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const s = steps[mid] as number;
+      if (s <= step) {
+        found = Math.max(found, s);
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found;
+  }
+
+  private static cached(cache: Map<number, Map<number, EntryRun[]>>, id: number, key: number, make: () => EntryRun[]): EntryRun[] {
+    let perTable = cache.get(id);
+    if (!perTable) {
+      perTable = new Map();
+      cache.set(id, perTable);
+    }
+    let runs = perTable.get(key);
+    if (!runs) {
+      runs = make();
+      perTable.set(key, runs);
+    }
+    return runs;
   }
 
   /** The entries of table `id` after `step` as coalesced runs; empty when it did not exist. */
   runs(id: number, step: number): readonly EntryRun[] {
     const table = this.tablePage(id);
-    if (!table) return [];
-    const now = this.content(table, step);
-    if (!now) return [];
-    const before = this.content(table, step - 1);
-    let perNow = this.runCache.get(now.e);
-    if (!perNow) {
-      perNow = new Map();
-      this.runCache.set(now.e, perNow);
+    if (!table || step < table.bornStep) return [];
+    if (this.changedIn(table, step)) {
+      return TableTree.cached(this.changedRuns, id, step, () => {
+        const now = this.content(table, step);
+        if (!now) return [];
+        return this.coalesce(table, now, step === table.bornStep ? undefined : this.content(table, step - 1));
+      });
     }
-    const key = before?.e ?? null;
-    let runs = perNow.get(key);
-    if (!runs) {
-      if (before?.e === now.e) {
-        runs = this.plainRuns.get(now.e);
-        if (!runs) {
-          // Runs whose change marks are all alike split exactly where plain runs do.
-          const uniform = [...perNow.values()].find((r) => r.every((x) => x.change === r[0]?.change));
-          runs = uniform ? uniform.map((r) => ({ ...r, change: undefined })) : this.coalesce(table, now, before);
-          this.plainRuns.set(now.e, runs);
-        }
-      } else runs = this.coalesce(table, now, before);
-      perNow.set(key, runs);
-    }
-    return runs;
+    const epoch = this.epoch(table, step);
+    return TableTree.cached(this.plainRuns, id, epoch, () => {
+      // Runs whose change marks are all alike split exactly where plain runs do.
+      const marked = this.changedRuns.get(id)?.get(epoch);
+      if (marked && marked.every((r) => r.change === marked[0]?.change)) return marked.map((r) => ({ ...r, change: undefined }));
+      const now = this.content(table, step);
+      return now ? this.coalesce(table, now, now) : [];
+    });
   }
 
   private coalesce(table: TablePage, now: Content, before: Content | undefined): EntryRun[] {
@@ -183,7 +243,7 @@ export class TableTree {
     const kernel = table.space === 'kernel';
     const e = now.e;
     const b = before?.e;
-    const same = b === e;
+    const same = before === now;
     const mlo = ~this.addrLo >>> 0;
     const mhi = ~this.addrHi >>> 0;
     const runs: EntryRun[] = [];
@@ -235,16 +295,13 @@ export class TableTree {
   /** One entry of table `id` after `step`, decoded, compared with the step before. */
   entry(id: number, step: number, index: number): EntryDetail | undefined {
     const table = this.tablePage(id);
-    const now = table ? this.content(table, step) : undefined;
-    if (!table || !now || index < 0 || index >= table.ptrs) return undefined;
-    const before = this.content(table, step - 1);
+    if (!table || step < table.bornStep || index < 0 || index >= table.ptrs) return undefined;
     const profile = this.machine.profile;
     const codec = profile.codec;
     const depth = (profile.entryDepth[table.depth] ?? table.depth) as Depth;
-    const lo = now.e[2 * index] ?? 0;
-    const hi = now.e[2 * index + 1] ?? 0;
-    const blo = before?.e[2 * index] ?? 0;
-    const bhi = before?.e[2 * index + 1] ?? 0;
+    const [lo, hi] = table.entryAt(index, step);
+    const existed = step - 1 >= table.bornStep;
+    const [blo, bhi] = existed && this.changedIn(table, step) ? table.entryAt(index, step - 1) : existed ? [lo, hi] : [0, 0];
     const cls = codec.classify(depth, lo, hi, depth === 4);
     const kind: EntryKind = cls === 'nonpresent' && codec.isMarker(lo, hi, 'guard') ? 'marker' : cls;
     const value = join64(lo, hi);
@@ -253,7 +310,7 @@ export class TableTree {
     const detail: EntryDetail = { value, kind, lastLevel: depth === 4, bits };
     if (blo !== lo || bhi !== hi) {
       detail.change = blo === 0 && bhi === 0 ? 'added' : lo === 0 && hi === 0 ? 'removed' : 'changed';
-      if (before) detail.before = join64(blo, bhi);
+      if (existed) detail.before = join64(blo, bhi);
     }
     if (kind === 'leaf' || kind === 'table') detail.pa = codec.address(lo, hi);
     if (kind === 'leaf') {
@@ -320,7 +377,7 @@ export class TableTree {
       linked,
       allocStep,
       freeStep,
-      used: this.content(t, step)?.used ?? 0,
+      used: step < t.bornStep ? 0 : this.runs(t.id, step).reduce((n, r) => (r.kind === 'none' ? n : n + r.end - r.start), 0),
     };
     if (t.name !== undefined) state.name = t.name;
     return state;
@@ -332,16 +389,15 @@ export class TableTree {
    */
   entryOrigin(id: number, step: number, index: number): number {
     const table = this.tablePage(id);
-    let v = table ? this.content(table, step) : undefined;
-    if (!table || !v) return -1;
-    const lo = v.e[2 * index] ?? 0;
-    const hi = v.e[2 * index + 1] ?? 0;
-    for (;;) {
-      if (v.from < 0) return -1;
-      const older = this.content(table, v.from - 1);
-      if (!older || (older.e[2 * index] ?? 0) !== lo || (older.e[2 * index + 1] ?? 0) !== hi) return v.from;
-      v = older;
+    if (!table || step < table.bornStep) return -1;
+    const [lo, hi] = table.entryAt(index, step);
+    const steps = this.changeSteps(table).filter((s) => s <= step && s > table.bornStep);
+    for (let k = steps.length - 1; k >= 0; k--) {
+      const s = steps[k] as number;
+      const [blo, bhi] = table.entryAt(index, s - 1);
+      if (blo !== lo || bhi !== hi) return s;
     }
+    return table.bornStep;
   }
 
   /** Table pages of `space` that exist after `step` but hang in no table (leaked or about to be linked). */
@@ -383,14 +439,18 @@ export class TableTree {
   parentAt(id: number, step: number): { table: number; index: number } | undefined {
     const t = this.tablePage(id);
     if (!t) return undefined;
-    const linkedHere = (parent: TablePage | undefined, index: number): boolean => parent !== undefined && this.content(parent, step)?.children?.[index] === t;
-    if (linkedHere(t.parent, t.parentIndex) && t.parent) return { table: t.parent.id, index: t.parentIndex };
-    // The link may have changed since: look for it among the tables above, at that step.
+    const codec = this.machine.profile.codec;
+    const points = (parent: TablePage, index: number): boolean => {
+      if (step < parent.bornStep) return false;
+      const [lo, hi] = parent.entryAt(index, step);
+      return (lo !== 0 || hi !== 0) && codec.address(lo, hi) === t.pa;
+    };
+    if (t.parent && points(t.parent, t.parentIndex)) return { table: t.parent.id, index: t.parentIndex };
+    // The link may have moved since (mremap moves tables): look among the tables one level up.
     for (const candidate of [this.machine.kernel.root, ...this.machine.tables]) {
-      if (candidate.space !== t.space || candidate.depth >= t.depth) continue;
+      if (candidate.space !== t.space || candidate.depth >= t.depth || step < candidate.bornStep) continue;
       const children = this.content(candidate, step)?.children;
-      if (!children) continue;
-      const index = children.indexOf(t);
+      const index = children ? children.indexOf(t) : -1;
       if (index >= 0) return { table: candidate.id, index };
     }
     return undefined;

@@ -261,7 +261,7 @@ class Runner {
     }
     this.machine.beginStep(end, 'kernel', 'end of scenario');
     this.machine.checkExit(this.machine.kernel);
-    this.machine.endStep('end of scenario: leak checks');
+    this.machine.endStep('leak checks: tables left allocated and pgtables_bytes');
   }
 
   /**
