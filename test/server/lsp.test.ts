@@ -115,6 +115,40 @@ describe('diagnostics', () => {
     assert.deepEqual(s.diagnostics.filter((d) => d.uri === URI).map((d) => d.version), [1, last]);
   });
 
+  it('runs again only the scenarios whose text changed; a moved one keeps its findings, moved with it', async () => {
+    const { s, engine } = await session();
+    await s.open(URI, BASIC);
+    await s.waitForDiagnostics(URI, 1);
+    assert.deepEqual(engine.calls, ['wx in a process', 'tables']);
+
+    // An edit inside the second scenario: the first is not run again.
+    const edited = BASIC.replace('pgtable_alloc pte as t', 'pgtable_alloc pmd as t');
+    const v2 = await s.change(URI, edited);
+    const second = await s.waitForDiagnostics(URI, v2);
+    assert.deepEqual(engine.calls, ['wx in a process', 'tables', 'tables']);
+    assert.deepEqual(codes(second.diagnostics), ['wx-mapping', 'ctor-dtor-leak']);
+
+    // A line above both moves them: the findings come out at once at the new places, ...
+    const movedText = `# a note\n${edited}`;
+    const v3 = await s.change(URI, movedText);
+    const moved = await s.waitForDiagnostics(URI, v3);
+    const wx = moved.diagnostics.find((d) => d.code === 'wx-mapping');
+    assert.deepEqual(wx?.range.start, at(movedText, 'mmap buf'));
+    const leak = moved.diagnostics.find((d) => d.code === 'ctor-dtor-leak');
+    assert.deepEqual(leak?.relatedInformation?.[0]?.location.range.start, at(movedText, 'as t', 3));
+    // ... their quick fixes edit the new text, ...
+    const actions = await s.request<CodeAction[]>('textDocument/codeAction', { textDocument: { uri: URI }, range: wx?.range, context: { diagnostics: [wx] } });
+    assert.deepEqual(actions[0]?.edit?.changes?.[URI]?.[0]?.range.start, at(movedText, 'rwx'));
+    // ... and the runs behind hovers and the inspector are redone afterwards.
+    await s.waitForStatus((status) => !status.busy && engine.calls.length >= 5);
+    assert.deepEqual(engine.calls.slice(3), ['wx in a process', 'tables']);
+
+    // New run settings change results (budgets, limits): everything runs again.
+    await s.setSettings({ diagnostics: { debounce: 0 }, run: { maxSteps: 5000 } });
+    await s.waitForDiagnosticsMatching(URI, () => engine.calls.length === 7);
+    assert.deepEqual(engine.calls.slice(5), ['wx in a process', 'tables']);
+  });
+
   it('turns the time limit into resource-limit instead of hanging', async () => {
     let clock = 0;
     const engine = createFakeEngine();

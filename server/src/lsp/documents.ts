@@ -1,8 +1,10 @@
 // Per-document state: the analysis of each version (parse + check) and the runs made from it.
-// Everything is keyed by version, so nothing computed for an older text is ever served.
+// Everything is keyed by version, so nothing computed for an older text is ever served, except
+// through the run memo: a scenario's run depends only on its own text (and the run settings),
+// so a later version whose scenario text is unchanged reuses it instead of running it again.
 
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import type { Finding, Program, Scenario } from '../engine/index';
+import type { Finding, Program, Scenario, Span } from '../engine/index';
 import { parseAndCheck } from './language';
 import type { TimedRun } from './run';
 
@@ -22,9 +24,29 @@ export function hasStaticErrors(analysis: Analysis, scenario: Scenario): boolean
   return scenarioProblems(analysis, scenario).some((p) => p.severity === 'error');
 }
 
+/** A finished run remembered by its scenario's text, with where the scenario started then. */
+export interface RememberedRun {
+  start: number;
+  timed: TimedRun;
+}
+
+/** Moves a finding made for a scenario that started `delta` characters earlier or later. */
+export function shiftFinding(finding: Finding, delta: number): Finding {
+  if (delta === 0) return finding;
+  const move = (span: Span): Span => ({ start: span.start + delta, end: span.end + delta });
+  const moved: Finding = { ...finding, span: move(finding.span) };
+  if (finding.related) moved.related = finding.related.map((r) => ({ ...r, span: move(r.span) }));
+  const fix = finding.fix;
+  if (fix?.kind === 'wx' && fix.prot) moved.fix = { ...fix, prot: move(fix.prot) };
+  else if (fix?.kind === 'ctor-dtor') moved.fix = { ...fix, after: move(fix.after) };
+  return moved;
+}
+
 export class DocumentStore {
   private readonly analyses = new Map<string, Analysis>();
   private readonly runs = new Map<string, { version: number; byScenario: Map<number, TimedRun> }>();
+  /** Per document: the runs of its last analysed version, by run settings and scenario text. */
+  private readonly memos = new Map<string, Map<string, RememberedRun>>();
 
   /** The analysis of the document's current version, computed once per version. */
   analysis(document: TextDocument): Analysis {
@@ -57,8 +79,25 @@ export class DocumentStore {
     return entry.byScenario.get(scenarioIndex);
   }
 
+  /** The run remembered for a scenario with exactly this text and these run settings. */
+  recall(uri: string, key: string): RememberedRun | undefined {
+    return this.memos.get(uri)?.get(key);
+  }
+
+  /** Replaces what is remembered of the document (the runs of the version just analysed). */
+  remember(uri: string, memo: Map<string, RememberedRun>): void {
+    this.memos.set(uri, memo);
+  }
+
+  /** Forgets every run (the run settings changed: budgets and limits change the results). */
+  forgetRuns(): void {
+    this.runs.clear();
+    this.memos.clear();
+  }
+
   delete(uri: string): void {
     this.analyses.delete(uri);
     this.runs.delete(uri);
+    this.memos.delete(uri);
   }
 }

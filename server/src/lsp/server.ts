@@ -19,7 +19,7 @@ import {
   type WorkspaceEdit,
 } from 'vscode-languageserver';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import type { Finding } from '../engine/index';
+import type { Finding, Scenario } from '../engine/index';
 import {
   DEFAULT_SERVER_SETTINGS,
   DocumentScenariosRequest,
@@ -36,7 +36,7 @@ import { codeActions } from './code-actions';
 import { codeLenses, hasConcurrent } from './code-lens';
 import { complete } from './completion';
 import { sortFindings, toDiagnostic, toRange } from './diagnostics';
-import { DocumentStore, hasStaticErrors, scenarioProblems, type Analysis } from './documents';
+import { DocumentStore, hasStaticErrors, scenarioProblems, shiftFinding, type Analysis, type RememberedRun } from './documents';
 import { hover } from './hover';
 import { formatText, parseAndCheck, parseOnly, symbolAt } from './language';
 import { inspectorTree } from './inspector';
@@ -157,7 +157,13 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     sendStatus();
   };
 
-  /** Parses, checks and runs every runnable scenario, then publishes, unless a newer edit came. */
+  /**
+   * Parses, checks and runs every runnable scenario, then publishes, unless a newer edit came.
+   *
+   * A scenario whose text is unchanged since the last analysis is not run again: at the same
+   * place its run is reused whole; moved (an edit above it), its findings are moved with it and
+   * published at once, and the run behind hovers and the inspector is redone after publishing.
+   */
   const analyze = async (uri: string): Promise<void> => {
     const document = documents.get(uri);
     if (!document) return;
@@ -169,23 +175,51 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     try {
       const analysis = store.analysis(document);
       const findings = [...analysis.problems];
+      const memo = new Map<string, RememberedRun>();
+      const moved: { index: number; scenario: Scenario; key: string }[] = [];
       if (settings.diagnostics.runOnType) {
+        const text = document.getText();
+        const settingsKey = JSON.stringify(settings.run);
         for (const [index, scenario] of analysis.program.scenarios.entries()) {
           if (hasStaticErrors(analysis, scenario)) continue;
-          await yieldToEventLoop();
-          if (isStale()) return;
+          const key = `${settingsKey}\n${text.slice(scenario.span.start, scenario.span.end)}`;
+          const start = scenario.span.start;
           let timed = store.getRun(uri, version, index);
+          const before = timed ? undefined : store.recall(uri, key);
+          if (before && before.start !== start) {
+            findings.push(...(before.timed.run?.findings ?? []).map((f) => shiftFinding(f, start - before.start)));
+            memo.set(key, before);
+            moved.push({ index, scenario, key });
+            continue;
+          }
+          if (before) {
+            timed = before.timed;
+            store.setRun(uri, version, index, timed);
+          }
           if (!timed) {
+            await yieldToEventLoop();
+            if (isStale()) return;
             timed = await runOne(runSteps, scenario, settings, isStale, now);
             if (timed.isCancelled || isStale()) return;
             store.setRun(uri, version, index, timed);
           }
+          memo.set(key, { start, timed });
           findings.push(...(timed.run?.findings ?? []));
         }
         await yieldToEventLoop();
       }
       if (isStale() || isShutDown) return;
       publish(document, analysis, findings);
+      store.remember(uri, memo);
+      // The moved scenarios' runs, for hovers and the inspector: the diagnostics are already out.
+      for (const { index, scenario, key } of moved) {
+        await yieldToEventLoop();
+        if (isStale() || isShutDown) return;
+        const timed = await runOne(runSteps, scenario, settings, isStale, now);
+        if (timed.isCancelled || isStale()) return;
+        store.setRun(uri, version, index, timed);
+        memo.set(key, { start: scenario.span.start, timed });
+      }
     } catch (error) {
       reportBug('analysis', error);
     } finally {
@@ -232,6 +266,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
 
   const applySettings = (raw: unknown): void => {
     settings = parseServerSettings(raw);
+    store.forgetRuns();
     for (const document of documents.all()) schedule(document.uri, 0);
     if (canRefreshLenses) void connection.sendRequest('workspace/codeLens/refresh').catch(() => undefined);
   };
