@@ -63,25 +63,35 @@ export function wxLeftBy(machine: Machine, record: StepRecord): WxLeft | undefin
     const depth = (profile.entryDepth[table.depth] ?? table.depth) as Depth;
     const perEntry = (1n << BigInt(profile.levels[table.depth]?.shift ?? 12)) / profile.pageSize;
     const e = table.e;
-    const seen = new Set<number>();
-    const check = (i: number): void => {
-      const lo = e[2 * i] ?? 0;
-      const hi = e[2 * i + 1] ?? 0;
-      if ((((lo & wLo) | (hi & wHi)) !== 0) !== wSet) return;
-      if ((((lo & xLo) | (hi & xHi)) !== 0) !== xSet) return;
-      if ((lo === 0 && hi === 0) || seen.has(i)) return;
+    // Without history every entry is looked at; with it, the ones the step's log names.
+    const changes = machine.historyEnabled ? table.changesIn(record.index) : 'all';
+    if (changes === undefined) continue;
+    const all = changes === 'all';
+    const count = all ? table.ptrs : changes.length / 3;
+    let seen: Set<number> | undefined;
+    for (let k = 0; k < count; k++) {
+      const i = all ? k : (changes[3 * k] as number);
+      // int32 reads: values with bit 31 set stay small integers in this hot loop.
+      const lo32 = (e[2 * i] ?? 0) | 0;
+      const hi32 = (e[2 * i + 1] ?? 0) | 0;
+      if ((((lo32 & wLo) | (hi32 & wHi)) !== 0) !== wSet) continue;
+      if ((((lo32 & xLo) | (hi32 & xHi)) !== 0) !== xSet) continue;
+      if (lo32 === 0 && hi32 === 0) continue;
+      const lo = lo32 >>> 0;
+      const hi = hi32 >>> 0;
+      // A logged index may repeat: count each entry once.
+      seen ??= new Set<number>();
+      if (seen.has(i)) continue;
       seen.add(i);
       if (machine.historyEnabled) {
         const [blo, bhi] = table.entryAt(i, record.index - 1);
-        if (blo === lo && bhi === hi && table.bornStep < record.index) return;
+        if (blo === lo && bhi === hi && table.bornStep < record.index) continue;
       }
-      if (profile.codec.classify(depth, lo, hi, depth === 4) !== 'leaf') return;
+      if (profile.codec.classify(depth, lo, hi, depth === 4) !== 'leaf') continue;
       pages += perEntry;
-      if (first === undefined || entryVa(profile, table, i) < first) first = entryVa(profile, table, i);
-    };
-    // With history the step's own log says which entries it touched; without, look at them all.
-    if (machine.historyEnabled) table.forEachChangedIn(record.index, check);
-    else for (let i = 0; i < table.ptrs; i++) check(i);
+      const va = entryVa(profile, table, i);
+      if (first === undefined || va < first) first = va;
+    }
   }
   if (pages === 0n || first === undefined) return undefined;
   return { pages, firstText: hex16(first), rule: RULES[profile.family] };

@@ -250,24 +250,20 @@ export class TablePage {
   }
 
   /**
-   * Calls `f` with every entry index that step `step` may have changed: all of them for a table
-   * born in that step or rewritten wholesale, else the ones it logged (possibly repeated).
+   * The entries step `step` may have changed: 'all' for a table born in that step or rewritten
+   * wholesale, else the step's undo log as (index, old lo, old hi) triples, an index possibly
+   * repeated; undefined when the step did not write the table. Callers loop over it themselves,
+   * so hot checks over hundreds of thousands of entries stay inline.
    */
-  forEachChangedIn(step: number, f: (i: number) => void): void {
-    let record: StepUndo | undefined;
+  changesIn(step: number): 'all' | readonly number[] | undefined {
+    if (step === this.bornStep) return 'all';
     // The step asked about is almost always the newest one: search from the end.
-    for (let k = this.history.length - 1; k >= 0 && step !== this.bornStep; k--) {
+    for (let k = this.history.length - 1; k >= 0; k--) {
       const r = this.history[k] as StepUndo;
-      if (r.step === step) record = r;
-      if (r.step <= step) break;
+      if (r.step === step) return r.before !== undefined ? 'all' : r.entries;
+      if (r.step < step) break;
     }
-    if (step === this.bornStep || record?.before !== undefined) {
-      for (let i = 0; i < this.ptrs; i++) f(i);
-      return;
-    }
-    if (!record) return;
-    const entries = record.entries;
-    for (let k = 0; k < entries.length; k += 3) f(entries[k] as number);
+    return undefined;
   }
 
   /** The value entry `i` had after step `step` (lo, hi), rebuilt from the history. */
