@@ -95,6 +95,7 @@ export function* runScenarioSteps(scenario: Scenario, options: RunOptions = {}):
   const ctx = new ExecContext(machine);
   ctx.processQueries = processModule.queries;
   ctx.shouldStop = options.shouldStop;
+  machine.shouldStop = options.shouldStop;
   const runner = new Runner(ctx, options.shouldStop);
   let stopped: ScenarioRun['stopped'];
   try {

@@ -95,6 +95,40 @@ describe('budgets', () => {
     assert.deepEqual(findingLines(steps, 0), ['5: resource-limit']);
   });
 
+  it('stops a map or vmalloc that must cross the entry budget before writing any of it', () => {
+    const r = run(`scenario "huge" {
+  kernel {
+    map 0xffff888000000000 size 1T phys 0 prot rw leaf=pte
+  }
+}
+scenario "huge vmalloc" {
+  kernel {
+    vmalloc a size 1T
+  }
+}`);
+    for (const [index, line] of [[0, 3], [1, 8]] as const) {
+      const scenario = r.runs[index];
+      assert.deepEqual(findingLines(r, index), [`${line}: resource-limit`]);
+      assert.equal(scenario?.stopped, 'budget');
+      // Nothing was written: the check came first.
+      assert.equal(scenario?.state.steps()[0]?.entriesWritten, 0);
+    }
+  });
+
+  it('is stopped inside one statement that writes millions of entries', () => {
+    let polls = 0;
+    const r = only(
+      run(`scenario "long" {
+  kernel {
+    map 0xffff888000000000 size 64G phys 0 prot rw leaf=pte
+  }
+}`, { shouldStop: () => ++polls > 3 }),
+    );
+    assert.equal(r.stopped, 'cancelled');
+    const written = r.state.steps()[0]?.entriesWritten ?? 0;
+    assert.ok(written > 0 && written < 1_000_000, `${written} entries written before the stop`);
+  });
+
   it('stops when asked to', () => {
     let polls = 0;
     const r = run(`scenario "cancel" {

@@ -36,6 +36,13 @@ const address = new Uint32Array(2);
  */
 export function createMapping(machine: Machine, space: AddressSpace, va: bigint, pa: bigint, size: bigint, prot: Prot, policy: MapPolicy): MapStats {
   const stats: MapStats = { leaves: new Map(), contEntries: 0, tablesAllocated: 0 };
+  // At least one entry per leaf of the largest size allowed: a range that must cross the budget
+  // stops before any of it is written.
+  for (let depth = 1; depth <= 4; depth++) {
+    if (!leafAllowed(machine, depth as Depth, policy)) continue;
+    machine.expectWrites(size >> BigInt(machine.profile.levels[depth]?.shift ?? 12));
+    break;
+  }
   fill(machine, space, space.root, va, va + size, pa - va, prot, policy, stats);
   return stats;
 }

@@ -53,7 +53,14 @@ export function vmalloc(machine: Machine, name: string, size: bigint, prot: Prot
   const order = Math.round(Math.log2(Number(leafSize / page)));
   const pages: { pa: number; order: number }[] = [];
   const count = Number(realSize / leafSize);
+  // Every leaf is one entry at least: an area that must cross the budget stops here. An area
+  // larger than all of RAM fails the way the page allocator would, without trying page by page.
+  machine.expectWrites(BigInt(count));
+  if (realSize / BigInt(machine.phys.frameSize) > BigInt(machine.phys.totalFrames)) {
+    return { tablesFreed: 0, errno: 'ENOMEM', message: `out of physical memory for the vmalloc area: ${realSize} bytes is more than the RAM` };
+  }
   for (let k = 0; k < count; k++) {
+    if ((k & 0xffff) === 0xffff) machine.pollStop();
     const pa = order === 0 ? machine.phys.allocPage() : machine.phys.allocBlock(order);
     if (pa === undefined) {
       for (const p of pages) machine.phys.free(p.pa, p.order);

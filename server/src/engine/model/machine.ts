@@ -18,6 +18,9 @@ export type Feature = 'bbml2' | 'pti' | 'no_block_mappings' | 'no_cont_mappings'
 export type ThpMode = 'always' | 'madvise' | 'never';
 export type AccountingMode = 'series' | 'legacy';
 
+/** Entries written between two polls of Machine.shouldStop (a few milliseconds of writing). */
+const STOP_POLL = 1 << 16;
+
 /** Stops a run from deep inside a statement; caught only by the runner. */
 export class RunStop extends Error {
   /** What a race exploration had counted when it stopped (the runner keeps it in the result). */
@@ -123,6 +126,12 @@ export class Machine {
   readonly tables: TablePage[] = [];
   liveTables = 0;
   entriesWritten = 0;
+  /**
+   * The host's stop request (a newer edit, a cancel, its time limit), asked every STOP_POLL
+   * entries written, so that one statement writing millions of entries can be stopped too.
+   */
+  shouldStop: (() => boolean) | undefined;
+  private nextStopPoll = STOP_POLL;
   readonly counters: Counters = { tlbFlushes: 0, barriers: 0, directMapSplits: 0 };
 
   /** vmalloc areas (vm_struct) by name, for vfree and set_memory_*'s caller rule. */
@@ -345,10 +354,29 @@ export class Machine {
     if (this.entriesWritten > this.budget.entries) {
       throw new RunStop('budget', `the run would write more than ${this.budget.entries} page-table entries`);
     }
+    if (this.entriesWritten >= this.nextStopPoll) {
+      this.nextStopPoll = this.entriesWritten + STOP_POLL;
+      this.pollStop();
+    }
     // arm64 set_pte()/set_pmd(): dsb(ishst); isb() after a valid kernel entry, batched in lazy MMU.
     if (validKernel && table.space === 'kernel' && this.profile.family === 'arm64') {
       if (this.lazyDepth > 0) this.lazyPending = true;
       else this.counters.barriers += n;
+    }
+  }
+
+  /** Stops the run when the host asks (long loops inside one statement call this now and then). */
+  pollStop(): void {
+    if (this.shouldStop?.()) throw new RunStop('cancelled', 'the run was cancelled');
+  }
+
+  /**
+   * Fails at once when a statement about to write at least `n` more entries would cross the
+   * entries budget, instead of after seconds of writing them (a 1 TiB map in 4K pages).
+   */
+  expectWrites(n: bigint): void {
+    if (BigInt(this.entriesWritten) + n > BigInt(this.budget.entries)) {
+      throw new RunStop('budget', `the run would write more than ${this.budget.entries} page-table entries`);
     }
   }
 

@@ -90,6 +90,11 @@ export class PhysAllocator {
     return this.ram;
   }
 
+  /** How many frames the RAM holds, used or not. */
+  get totalFrames(): number {
+    return this.frames;
+  }
+
   private get frames(): number {
     return Math.max(1, Math.floor((this.ram.end - this.ram.start) / this.frameSize));
   }
