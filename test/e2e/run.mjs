@@ -162,6 +162,20 @@ describe('ptscn in a real VS Code', { timeout: 15 * 60_000 }, () => {
     await page.keyboard.press('Escape');
   });
 
+  check('hovers a name with the descriptor it resolves to, decoded', async () => {
+    const token = line('vmalloc text').locator('span span', { hasText: 'text' }).first();
+    await token.hover();
+    const hover = page.locator('.monaco-hover', { hasText: 'Resolves to' });
+    await hover.waitFor({ state: 'visible', timeout: WAIT });
+    await screenshot('hover-descriptor');
+    const text = await hover.innerText();
+    // The 2M block vmalloc mapped: a PMD leaf with its descriptor bits named.
+    assert.match(text, /Indices on arm64/);
+    assert.match(text, /Resolves to a pmd/i);
+    assert.match(text, /Bits: .*AF/);
+    await page.keyboard.press('Escape');
+  });
+
   check('shows static problems as squiggles and in the Problems panel with their codes', async () => {
     await openFile('e2e-fixtures/bad.ptscn');
     await page.locator('.squiggly-error').first().waitFor({ timeout: WAIT });
@@ -308,6 +322,24 @@ describe('ptscn in a real VS Code', { timeout: 15 * 60_000 }, () => {
     writeFileSync(join(SHOTS, 'inspector-perf.json'), `${JSON.stringify(report, null, 2)}\n`);
     await screenshot('inspector-million-rows');
     assert.ok(figures.jumpMaxMs < 5_000, `a jump took ${figures.jumpMaxMs} ms`);
+  });
+
+  check('lists a Problems entry with its code for every kind the engine reports', async () => {
+    await openFile('e2e-fixtures/kinds.ptscn');
+    await command('View: Focus Problems');
+    // The list is virtualised: a maximised panel has every row of the fixture in view.
+    await command('View: Toggle Maximized Panel');
+    const kinds = ['partial-block-overlap', 'ctor-dtor-leak', 'expectation-failed', 'statement-failed', 'resource-limit', 'bad-value', 'race'];
+    // What the Problems rows say, read in the page: each row's text ends `ptscn<code>[Ln …`.
+    const rowsText = `[...document.querySelectorAll('.markers-panel .monaco-list-row')].map((row) => row.textContent ?? '').join('\\n')`;
+    await page
+      .waitForFunction(`${JSON.stringify(kinds)}.every((kind) => (${rowsText}).includes('ptscn' + kind + '['))`, undefined, { timeout: WAIT })
+      .catch(async (error) => {
+        const text = await page.evaluate(rowsText);
+        throw new Error(`${error.message}\nmissing: ${kinds.filter((k) => !text.includes(`ptscn${k}[`)).join(', ')}\nrows:\n${text}`);
+      });
+    await screenshot('problems-every-kind');
+    await command('View: Toggle Maximized Panel');
   });
 
   check('lists every scenario in the Test Explorer', async () => {

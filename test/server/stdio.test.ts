@@ -69,6 +69,17 @@ describe('the server process over stdio', { skip: existsSync(SERVER) ? false : '
     assert.match(value, /\*\*Ran\*\*/);
   });
 
+  it('hovers a name with the address it got and the descriptor mapping it, decoded', async () => {
+    // `text` in `vmalloc text ...`: the 2M huge vmalloc put a PMD block there.
+    const hover = await session.request<Hover>('textDocument/hover', { textDocument: { uri: URI }, position: { line: 3, character: 13 } });
+    const value = (hover.contents as { value: string }).value;
+    assert.match(value, /`text`: bound by `vmalloc`/);
+    assert.match(value, /= `0xffff800080000000`/);
+    assert.match(value, /Indices on arm64.*pgd 256/);
+    assert.match(value, /Resolves to a pmd leaf/);
+    assert.match(value, /Bits: .*AF/);
+  });
+
   it('serves lenses and survives garbage', async () => {
     const lenses = await session.request<CodeLens[]>('textDocument/codeLens', { textDocument: { uri: URI } });
     assert.equal(lenses.length, 2);

@@ -104,6 +104,15 @@ function addressLines(va: bigint, profile: ArchProfile, described: AddressInfo |
   return lines;
 }
 
+/** The address a name holds after the statement ending at `end` ran (mmap, vmalloc, let). */
+function boundAddress(run: ScenarioRun | undefined, name: string, end: number): bigint | undefined {
+  if (!run) return undefined;
+  const step = run.state.stepAtOffset(end);
+  if (step < 0) return undefined;
+  const bound = run.state.bindingsAt(step).get(name);
+  return bound?.kind === 'value' ? bound.value : undefined;
+}
+
 /** Where and how a name is bound in the scenario at `offset`, before it. */
 function binding(program: Program, scenarioIndex: number, name: string, offset: number): { stmt: Stmt; kind: string } | undefined {
   let found: { stmt: Stmt; kind: string } | undefined;
@@ -170,7 +179,7 @@ export function hover(input: HoverInput): Hover | null {
       if (query) sections.unshift(`\`${query.signature}\`: ${query.doc}`);
       range = node.expr.span;
     } else if (node?.kind === 'expr' && node.expr.kind !== 'symbol') {
-      const value = profile ? evaluate(node.expr, profile.pageSize, lets) : undefined;
+      const value = (profile ? evaluate(node.expr, profile.pageSize, lets) : undefined) ?? (node.expr.kind === 'name' ? boundAddress(run, node.expr.name.text, placed.stmt.span.end) : undefined);
       const lines: string[] = [];
       if (node.expr.kind === 'name' && here) {
         const bound = binding(program, here.index, node.expr.name.text, offset);
@@ -183,14 +192,23 @@ export function hover(input: HoverInput): Hover | null {
         const described = run && step >= 0 ? run.state.describeAddress(value, step, space) : undefined;
         lines.push(...addressLines(value, profile, described));
       } else if (node.expr.kind === 'name') {
-        // FIXME(#8): show the address mmap/vmalloc chose once RunState exposes name bindings.
         lines.push('Its value is chosen when the scenario runs.');
       }
       if (lines.length) sections.unshift(lines.join('\n\n'));
       range = node.expr.span;
     } else if (node?.kind === 'name' && here) {
       const bound = binding(program, here.index, node.name.text, offset);
-      if (bound) sections.unshift(`\`${node.name.text}\`: ${bound.kind === 'process' ? 'a process' : `bound by \`${bound.kind}\``} on line ${document.positionAt(bound.stmt.span.start).line + 1}`);
+      const lines: string[] = [];
+      if (bound) lines.push(`\`${node.name.text}\`: ${bound.kind === 'process' ? 'a process' : `bound by \`${bound.kind}\``} on line ${document.positionAt(bound.stmt.span.start).line + 1}`);
+      // A name the statement binds (mmap, vmalloc, let): the address it got, and what maps it.
+      const value = bound?.kind === 'process' ? undefined : boundAddress(run, node.name.text, placed.stmt.span.end);
+      if (value !== undefined && profile && run) {
+        lines.push(`= \`${hex16(value)}\` (${value.toString(10)})`);
+        const step = run.state.stepAtOffset(placed.stmt.span.end);
+        const space = placed.block === 'process' ? placed.space : 'kernel';
+        lines.push(...addressLines(value, profile, step >= 0 ? run.state.describeAddress(value, step, space) : undefined));
+      }
+      if (lines.length) sections.unshift(lines.join('\n\n'));
       range = node.name.span;
     }
   }
