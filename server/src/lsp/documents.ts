@@ -45,7 +45,7 @@ export function shiftFinding(finding: Finding, delta: number): Finding {
 export class DocumentStore {
   private readonly analyses = new Map<string, Analysis>();
   private readonly runs = new Map<string, { version: number; byScenario: Map<number, TimedRun> }>();
-  /** Per document: the runs of its last analysed version, by run settings and scenario text. */
+  /** Per document: the runs of its last analysed version, by scenario text (forgotten when the run settings change). */
   private readonly memos = new Map<string, Map<string, RememberedRun>>();
 
   /** The analysis of the document's current version, computed once per version. */
@@ -79,7 +79,7 @@ export class DocumentStore {
     return entry.byScenario.get(scenarioIndex);
   }
 
-  /** The run remembered for a scenario with exactly this text and these run settings. */
+  /** The run remembered for a scenario with exactly this text. */
   recall(uri: string, key: string): RememberedRun | undefined {
     return this.memos.get(uri)?.get(key);
   }

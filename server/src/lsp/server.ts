@@ -179,10 +179,9 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       const moved: { index: number; scenario: Scenario; key: string }[] = [];
       if (settings.diagnostics.runOnType) {
         const text = document.getText();
-        const settingsKey = JSON.stringify(settings.run);
         for (const [index, scenario] of analysis.program.scenarios.entries()) {
           if (hasStaticErrors(analysis, scenario)) continue;
-          const key = `${settingsKey}\n${text.slice(scenario.span.start, scenario.span.end)}`;
+          const key = text.slice(scenario.span.start, scenario.span.end);
           const start = scenario.span.start;
           let timed = store.getRun(uri, version, index);
           const before = timed ? undefined : store.recall(uri, key);
