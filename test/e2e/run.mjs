@@ -101,6 +101,14 @@ async function frameWith(selector) {
   throw new Error(`no frame has ${selector}`);
 }
 
+/** Hovers the token `word` of an editor line and waits for the hover that says `says`. */
+async function hoverOn(editorLine, word, says) {
+  await editorLine.locator('span span', { hasText: word }).first().hover();
+  const hover = page.locator('.monaco-hover', { hasText: says });
+  await hover.waitFor({ state: 'visible', timeout: WAIT });
+  return hover;
+}
+
 /** A check that leaves a FAILED screenshot behind when it fails, to see what the user saw. */
 function check(name, body) {
   it(name, async () => {
@@ -153,20 +161,14 @@ describe('ptscn in a real VS Code', { timeout: 15 * 60_000 }, () => {
   });
 
   check('hovers a statement with the kernel helper it models', async () => {
-    const token = line('vmalloc text').locator('span span', { hasText: 'vmalloc' }).first();
-    await token.hover();
-    const hover = page.locator('.monaco-hover', { hasText: 'Models' });
-    await hover.waitFor({ state: 'visible', timeout: WAIT });
+    const hover = await hoverOn(line('vmalloc text'), 'vmalloc', 'Models');
     await screenshot('hover-helper');
     assert.match(await hover.innerText(), /__vmalloc_node_range/);
     await page.keyboard.press('Escape');
   });
 
   check('hovers a name with the descriptor it resolves to, decoded', async () => {
-    const token = line('vmalloc text').locator('span span', { hasText: 'text' }).first();
-    await token.hover();
-    const hover = page.locator('.monaco-hover', { hasText: 'Resolves to' });
-    await hover.waitFor({ state: 'visible', timeout: WAIT });
+    const hover = await hoverOn(line('vmalloc text'), 'text', 'Resolves to');
     await screenshot('hover-descriptor');
     const text = await hover.innerText();
     // The 2M block vmalloc mapped: a PMD leaf with its descriptor bits named.
