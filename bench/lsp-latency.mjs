@@ -20,7 +20,9 @@ function percentile(sorted, p) {
 }
 
 export async function run({ root }) {
-  const child = spawn(process.execPath, [join(root, 'dist', 'server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  // The node options the VS Code client starts the server with (SERVER_EXEC_ARGV in
+  // server/src/protocol/lsp-ext.ts).
+  const child = spawn(process.execPath, ['--max-semi-space-size=64', join(root, 'dist', 'server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
   const connection = createMessageConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
   const waiters = new Map();
   connection.onNotification('textDocument/publishDiagnostics', (params) => {

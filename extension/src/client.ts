@@ -14,7 +14,7 @@ import {
   type ServerOptions,
   type StaticFeature,
 } from 'vscode-languageclient/node';
-import type { ClientExperimentalCapabilities } from '../../server/src/protocol/lsp-ext';
+import { SERVER_EXEC_ARGV, type ClientExperimentalCapabilities } from '../../server/src/protocol/lsp-ext';
 import { CLIENT_ID, Command, LANGUAGE_ID, SETTINGS_SECTION } from './ids';
 import type { Log } from './log';
 
@@ -55,8 +55,8 @@ function notifyStopped(log: Log, message: string): void {
 export function createClient(context: vscode.ExtensionContext, log: Log): LanguageClient {
   const module = context.asAbsolutePath('dist/server.js');
   const serverOptions: ServerOptions = {
-    run: { module, transport: TransportKind.ipc },
-    debug: { module, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6009'] } },
+    run: { module, transport: TransportKind.ipc, options: { execArgv: [...SERVER_EXEC_ARGV] } },
+    debug: { module, transport: TransportKind.ipc, options: { execArgv: [...SERVER_EXEC_ARGV, '--nolazy', '--inspect=6009'] } },
   };
   const restarts: number[] = [];
   const clientOptions: LanguageClientOptions = {

@@ -149,6 +149,28 @@ describe('diagnostics', () => {
     assert.deepEqual(engine.calls.slice(5), ['wx in a process', 'tables']);
   });
 
+  it('runs a scenario an edit only moved for a hover at once, and the rest after a pause in typing', async () => {
+    const engine = createFakeEngine();
+    const s = await LspSession.inMemory({
+      settings: { diagnostics: { debounce: 0 } },
+      server: { runScenarioSteps: (scenario, options) => engine.runScenarioSteps(scenario, options), backgroundRunPause: 60_000 },
+    });
+    sessions.push(s);
+    await s.open(URI, BASIC);
+    await s.waitForDiagnostics(URI, 1);
+    const movedText = `# a note\n${BASIC}`;
+    const v2 = await s.change(URI, movedText);
+    const moved = await s.waitForDiagnostics(URI, v2);
+    // The findings moved with their scenario, and nothing ran again for them: the next edit is
+    // not held up by runs only hovers and the inspector need.
+    assert.deepEqual(moved.diagnostics.find((d) => d.code === 'wx-mapping')?.range.start, at(movedText, 'mmap buf'));
+    assert.deepEqual(engine.calls, ['wx in a process', 'tables']);
+    // A hover in a moved scenario runs that one scenario itself.
+    const hover = await s.request<Hover>('textDocument/hover', { textDocument: { uri: URI }, position: at(movedText, 'mmap', 1) });
+    assert.match((hover.contents as { value: string }).value, /do_mmap/);
+    assert.deepEqual(engine.calls, ['wx in a process', 'tables', 'wx in a process']);
+  });
+
   it('turns the time limit into resource-limit instead of hanging', async () => {
     let clock = 0;
     const engine = createFakeEngine();

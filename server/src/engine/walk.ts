@@ -83,9 +83,17 @@ export interface WalkOptions {
 
 export class Walk<S> {
   action = ACTION_SUBTREE;
-  /** Where the current PTE range starts, and its index: pteAddress works from these lazily. */
-  private pteStart = 0n;
+  /** Where the current PTE range starts (an exact Number, see walkTable), and its index. */
+  private pteStart = 0;
   private pteFirst = 0;
+  /** The ops table with its pruning answers worked out (see planOf). */
+  readonly plan: WalkPlan<S>;
+  private readonly pageSize: number;
+  /** The walked range as given, and page-rounded as the Numbers walkTable computes with. */
+  private rangeStart = 0n;
+  private rangeEnd = 0n;
+  private rangeStartN = 0;
+  private rangeEndN = 0;
 
   constructor(
     readonly machine: Machine,
@@ -93,21 +101,52 @@ export class Walk<S> {
     readonly ops: WalkOps<S>,
     public state: S,
     readonly options: WalkOptions,
-  ) {}
+  ) {
+    this.plan = planOf(ops);
+    this.pageSize = (constantsOf(machine.profile)[4] as LevelConstants).size;
+  }
 
   /** Virtual address of entry 0 of the PTE table being walked. */
   get pteBase(): bigint {
-    return this.pteStart - (BigInt(this.pteFirst) << BigInt(this.machine.profile.pageShift));
+    return BigInt(this.pteStart - this.pteFirst * this.pageSize);
   }
 
   /** Records the PTE range being walked (the walker's bookkeeping for pteAddress). */
-  enterPtes(start: bigint, first: number): void {
+  enterPtes(start: number, first: number): void {
     this.pteStart = start;
     this.pteFirst = first;
   }
 
   pteAddress(index: number): bigint {
-    return this.pteStart + (BigInt(index - this.pteFirst) << BigInt(this.machine.profile.pageShift));
+    return this.address(this.pteStart + (index - this.pteFirst) * this.pageSize);
+  }
+
+  /** Sets the range walkRange walks; returns its page-rounded ends as Numbers. */
+  enterRange(start: bigint, end: bigint): void {
+    const page = constantsOf(this.machine.profile)[4] as LevelConstants;
+    this.rangeStart = start;
+    this.rangeEnd = end;
+    // Page numbers fit in 52 bits, so these conversions are exact.
+    this.rangeStartN = Number(start >> page.shift) * page.size;
+    this.rangeEndN = Number((end + page.offsetMask) >> page.shift) * page.size;
+  }
+
+  get firstPosition(): number {
+    return this.rangeStartN;
+  }
+
+  get lastPosition(): number {
+    return this.rangeEndN;
+  }
+
+  /**
+   * The address a walk position stands for: the walked range's own ends exactly as given
+   * (they need not be page-aligned), every other position (an entry boundary) as it is.
+   */
+  address(position: number): bigint {
+    if (position === this.rangeStartN) return this.rangeStart;
+    if (position === this.rangeEndN) return this.rangeEnd;
+    return BigInt(position);
   }
 
   /**
@@ -140,21 +179,46 @@ export function walkRange<S>(
 ): number {
   if (start >= end) return -EINVAL;
   const walk = new Walk(machine, space, ops, state, options);
-  return walkTable(walk, space.root, start, end);
+  walk.enterRange(start, end);
+  return walkTable(walk, space.root, walk.firstPosition, walk.lastPosition);
 }
 
-/** Whether any callback at or below `depth` is set (the kernel's pruning test). */
-function wantsBelow<S>(ops: WalkOps<S>, depth: Depth): boolean {
-  if (ops.pte_entry || ops.install_pte || ops.pte_hole) return true;
-  for (let d = depth; d < 4; d++) if (ops[ENTRY_CALLBACKS[d] as EntryCallbackName]) return true;
-  return false;
+/**
+ * An ops table with the walker's questions about it answered once: the entry callback of each
+ * depth, whether any callback listens at or below a depth (the kernel's pruning test), and
+ * whether a walk is install-only below a depth (it leaves present huge leaves alone). Ops
+ * tables are module constants, so this is worked out once per table, not per walk.
+ */
+interface WalkPlan<S> {
+  entry: readonly (EntryCallback<S> | undefined)[];
+  pte: PteCallback<S> | undefined;
+  install: PteCallback<S> | undefined;
+  hole: HoleCallback<S> | undefined;
+  wantsFrom: readonly boolean[];
+  installOnlyBelow: readonly boolean[];
 }
 
-/** The BigInt constants of each level, computed once per profile (walks run per statement). */
+const plans = new WeakMap<object, unknown>();
+
+function planOf<S>(ops: WalkOps<S>): WalkPlan<S> {
+  let plan = plans.get(ops) as WalkPlan<S> | undefined;
+  if (!plan) {
+    const entry = ENTRY_CALLBACKS.map((name) => ops[name]);
+    const lower = Boolean(ops.pte_entry || ops.install_pte || ops.pte_hole);
+    const wantsFrom = [0, 1, 2, 3, 4].map((depth) => lower || entry.slice(depth).some(Boolean));
+    const installOnlyBelow = [0, 1, 2, 3, 4].map((depth) => Boolean(ops.install_pte) && !ops.pte_entry && !entry.slice(depth + 1).some(Boolean));
+    plan = { entry, pte: ops.pte_entry, install: ops.install_pte, hole: ops.pte_hole, wantsFrom, installOnlyBelow };
+    plans.set(ops, plan);
+  }
+  return plan;
+}
+
+/** The constants of each level, computed once per profile (walks run per statement). */
 interface LevelConstants {
+  /** Bytes one entry maps (a power of two, exact as a Number up to 2^64). */
+  size: number;
+  ptrs: number;
   shift: bigint;
-  mask: bigint;
-  size: bigint;
   offsetMask: bigint;
 }
 
@@ -163,31 +227,37 @@ const levelConstants = new WeakMap<ArchProfile, LevelConstants[]>();
 function constantsOf(profile: ArchProfile): LevelConstants[] {
   let constants = levelConstants.get(profile);
   if (!constants) {
-    constants = profile.levels.map((geometry) => {
-      const shift = BigInt(geometry.shift);
-      return { shift, mask: BigInt(geometry.ptrs - 1), size: 1n << shift, offsetMask: (1n << shift) - 1n };
-    });
+    constants = profile.levels.map((geometry) => ({ size: 2 ** geometry.shift, ptrs: geometry.ptrs, shift: BigInt(geometry.shift), offsetMask: (1n << BigInt(geometry.shift)) - 1n }));
     levelConstants.set(profile, constants);
   }
   return constants;
 }
 
-function walkTable<S>(walk: Walk<S>, table: TablePage, start: bigint, end: bigint): number {
+/**
+ * Walks [start, end) of `table`. Positions are Numbers, not BigInts: every position is a
+ * page-aligned address (walkRange rounds the ends; entry boundaries are multiples of the entry
+ * size), and a multiple of 2^12 below 2^64 has at most 52 significant bits, so a double holds
+ * it exactly and division by a power of two, floor and `%` stay exact. Callbacks still get
+ * BigInt addresses (Walk.address), built only when one is called. This keeps a one-page walk,
+ * run for every small madvise/mprotect, free of the dozens of BigInt allocations per level it
+ * used to make.
+ */
+function walkTable<S>(walk: Walk<S>, table: TablePage, start: number, end: number): number {
   const machine = walk.machine;
   const profile = machine.profile;
   const depth = table.depth;
   const constants = constantsOf(profile)[depth] as LevelConstants;
-  const shift = constants.shift;
-  const mask = constants.mask;
-  const ops = walk.ops;
+  const size = constants.size;
+  const ptrs = constants.ptrs;
+  const plan = walk.plan;
 
   if (depth === 4) {
     // A walk never crosses its parent entry, so the range lies inside this one table.
-    const first = Number((start >> shift) & mask);
-    const last = Number(((end - 1n) >> shift) & mask);
+    const first = Math.floor(start / size) % ptrs;
+    const last = first + (end - start) / size - 1;
     walk.enterPtes(start, first);
-    const pte = ops.pte_entry;
-    const install = ops.install_pte;
+    const pte = plan.pte;
+    const install = plan.install;
     for (let i = first; i <= last; i++) {
       let r = 0;
       if (install && table.isNone(i)) r = install(walk, table, i);
@@ -198,24 +268,24 @@ function walkTable<S>(walk: Walk<S>, table: TablePage, start: bigint, end: bigin
   }
 
   const entryDepth = profile.entryDepth[depth] ?? depth;
-  const offsetMask = constants.offsetMask;
-  const lowerWanted = entryDepth < 4 && wantsBelow(ops, (entryDepth + 1) as Depth);
+  const lowerWanted = entryDepth < 4 && (plan.wantsFrom[entryDepth + 1] as boolean);
   const codec = profile.codec;
 
   for (let addr = start; addr < end; ) {
-    const i = Number((addr >> shift) & mask);
-    const entryEnd = (addr | offsetMask) + 1n;
+    const entryIndex = Math.floor(addr / size);
+    const i = entryIndex % ptrs;
+    const entryEnd = (entryIndex + 1) * size;
     const next = entryEnd < end ? entryEnd : end;
     let again = 0;
     entry: for (;;) {
       if (++again > 8) return -EINVAL;
       if (table.isNone(i)) {
-        if (ops.install_pte) {
+        if (plan.install) {
           const child = machine.allocTable(walk.space, (entryDepth + 1) as Depth);
           machine.linkTable(table, i, child, true);
         } else {
-          if (ops.pte_hole) {
-            const r = ops.pte_hole(walk, addr, next, depth);
+          if (plan.hole) {
+            const r = plan.hole(walk, walk.address(addr), walk.address(next), depth);
             if (r !== 0) return r;
           }
           break entry;
@@ -223,10 +293,10 @@ function walkTable<S>(walk: Walk<S>, table: TablePage, start: bigint, end: bigin
       }
       // Callbacks for this level and every folded level aliasing the same slot.
       for (let d = depth; d <= entryDepth; d++) {
-        const callback = ops[ENTRY_CALLBACKS[d] as EntryCallbackName];
+        const callback = plan.entry[d];
         if (!callback) continue;
         walk.action = ACTION_SUBTREE;
-        const r = callback(walk, table, i, addr, next);
+        const r = callback(walk, table, i, walk.address(addr), walk.address(next));
         if (r !== 0) return r;
         if (walk.action === ACTION_AGAIN) continue entry;
         if (walk.action === ACTION_CONTINUE) break entry;
@@ -236,7 +306,7 @@ function walkTable<S>(walk: Walk<S>, table: TablePage, start: bigint, end: bigin
       if (kind === 'leaf') {
         if (walk.options.mode === 'kernel') break entry;
         // Install-only walks leave present huge leaves alone; others split before descending.
-        if (ops.install_pte && !ops.pte_entry && !hasEntryCallbackBelow(ops, entryDepth)) break entry;
+        if (plan.installOnlyBelow[entryDepth]) break entry;
         if (!walk.options.splitHuge) break entry;
         walk.options.splitHuge(walk as Walk<unknown>, table, i);
         continue entry;
@@ -251,9 +321,4 @@ function walkTable<S>(walk: Walk<S>, table: TablePage, start: bigint, end: bigin
     addr = next;
   }
   return 0;
-}
-
-function hasEntryCallbackBelow<S>(ops: WalkOps<S>, depth: Depth): boolean {
-  for (let d = depth + 1; d < 4; d++) if (ops[ENTRY_CALLBACKS[d] as EntryCallbackName]) return true;
-  return false;
 }

@@ -46,6 +46,9 @@ import { signatureHelp } from './signature-help';
 
 const SETTINGS_SECTION = 'ptscn';
 
+/** How long typing must pause before the runs of scenarios an edit only moved are redone. */
+const BACKGROUND_RUN_PAUSE_MS = 300;
+
 /*
  * vscode-languageserver 10.1 pins vscode-languageserver-protocol 3.18.4 while the client and
  * protocol/lsp-ext.ts use 3.18.5, so the message type objects of lsp-ext.ts are not assignable
@@ -55,15 +58,18 @@ const SETTINGS_SECTION = 'ptscn';
 type ParamsOf<T> = T extends { readonly _: [infer P, ...unknown[]] | undefined } ? P : never;
 type ResultOf<T> = T extends { readonly _: [unknown, infer R, ...unknown[]] | undefined } ? R : never;
 
-/** Options for tests: a clock to control time limits, an engine stand-in. */
+/** Options for tests: a clock to control time limits, an engine stand-in, the typing pause. */
 export interface ServerOptions {
   now?: () => number;
   runScenarioSteps?: RunStepsFn;
+  /** Milliseconds typing must pause before moved scenarios are run again (BACKGROUND_RUN_PAUSE_MS). */
+  backgroundRunPause?: number;
 }
 
 export function startServer(connection: Connection, options: ServerOptions = {}): void {
   const now = options.now ?? (() => performance.now());
   const runSteps = options.runScenarioSteps ?? engineRunSteps;
+  const backgroundRunPause = options.backgroundRunPause ?? BACKGROUND_RUN_PAUSE_MS;
   const documents = new TextDocuments(TextDocument);
   const store = new DocumentStore();
   let settings: ServerSettings = DEFAULT_SERVER_SETTINGS;
@@ -210,13 +216,28 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       if (isStale() || isShutDown) return;
       publish(document, analysis, findings);
       store.remember(uri, memo);
-      // The moved scenarios' runs, for hovers and the inspector: the diagnostics are already out.
+      // The moved scenarios' runs, for hovers and the inspector: the diagnostics are already out,
+      // so these wait for a pause in typing instead of holding up the next edit (a run is not
+      // interrupted inside a statement, and an exploration is one statement). A hover or the
+      // inspector asking sooner runs its scenario itself (runAt).
+      if (moved.length > 0) {
+        setBusy(-1);
+        try {
+          // unref: a pending pause must not keep a shut-down server's process alive.
+          await new Promise((resolve) => setTimeout(resolve, backgroundRunPause).unref());
+        } finally {
+          setBusy(+1);
+        }
+      }
       for (const { index, scenario, key } of moved) {
         await yieldToEventLoop();
         if (isStale() || isShutDown) return;
-        const timed = await runOne(runSteps, scenario, settings, isStale, now);
-        if (timed.isCancelled || isStale()) return;
-        store.setRun(uri, version, index, timed);
+        let timed = store.getRun(uri, version, index);
+        if (!timed) {
+          timed = await runOne(runSteps, scenario, settings, isStale, now);
+          if (timed.isCancelled || isStale()) return;
+          store.setRun(uri, version, index, timed);
+        }
         memo.set(key, { start: scenario.span.start, timed });
       }
     } catch (error) {
@@ -326,6 +347,29 @@ export function startServer(connection: Connection, options: ServerOptions = {})
     return handler(document, store.analysis(document));
   };
 
+  /**
+   * The run of scenario `index` at the document's version: the one analysis made, or a run made
+   * now (a scenario an edit moved is run again only after a pause in typing). Undefined when the
+   * scenario has static errors or the run was cancelled.
+   */
+  const runAt = async (document: TextDocument, analysis: Analysis, index: number, isCancelled: () => boolean): Promise<TimedRun | undefined> => {
+    const timed = store.getRun(document.uri, document.version, index);
+    if (timed) return timed;
+    const scenario = analysis.program.scenarios[index];
+    if (!scenario || hasStaticErrors(analysis, scenario)) return undefined;
+    const version = document.version;
+    const isStale = (): boolean => isCancelled() || documents.get(document.uri)?.version !== version;
+    setBusy(+1);
+    try {
+      const fresh = await runOne(runSteps, scenario, settings, isStale, now);
+      if (fresh.isCancelled) return undefined;
+      store.setRun(document.uri, version, index, fresh);
+      return fresh;
+    } finally {
+      setBusy(-1);
+    }
+  };
+
   connection.onCodeLens(
     guard('codeLens', (params) =>
       withDocument(params.textDocument.uri, [], (document, analysis) => codeLenses(document, analysis.program, lensCommands, settings)),
@@ -333,14 +377,16 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   );
 
   connection.onHover(
-    guard('hover', (params) =>
-      withDocument(params.textDocument.uri, null, (document, analysis) => {
-        const offset = document.offsetAt(params.position);
-        const here = scenarioAt(analysis.program, offset);
-        const run = here ? store.getRun(document.uri, document.version, here.index)?.run : undefined;
-        return hover({ document, program: analysis.program, offset, findings: currentFindings(document, analysis), run });
-      }),
-    ),
+    guard('hover', async (params, token) => {
+      const document = documents.get(params.textDocument.uri);
+      if (!document) return null;
+      const analysis = store.analysis(document);
+      const offset = document.offsetAt(params.position);
+      const here = scenarioAt(analysis.program, offset);
+      const run = here ? (await runAt(document, analysis, here.index, () => token.isCancellationRequested))?.run : undefined;
+      if (documents.get(document.uri)?.version !== document.version) return null;
+      return hover({ document, program: analysis.program, offset, findings: currentFindings(document, analysis), run });
+    }),
   );
 
   connection.onCompletion(
@@ -494,13 +540,8 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       const analysis = store.analysis(document);
       const scenario = analysis.program.scenarios[params.scenarioIndex];
       if (!scenario) return new ResponseError(ErrorCodes.InvalidParams, `the document has no scenario ${params.scenarioIndex}`);
-      let timed = store.getRun(params.uri, params.version, params.scenarioIndex);
-      if (!timed && !hasStaticErrors(analysis, scenario)) {
-        const isStale = (): boolean => token.isCancellationRequested || documents.get(params.uri)?.version !== params.version;
-        timed = await runOne(runSteps, scenario, settings, isStale, now);
-        if (!timed.isCancelled) store.setRun(params.uri, params.version, params.scenarioIndex, timed);
-      }
-      if (!timed?.run || timed.isCancelled) return { rows: [], total: 0, spaces: [] };
+      const timed = await runAt(document, analysis, params.scenarioIndex, () => token.isCancellationRequested);
+      if (!timed?.run) return { rows: [], total: 0, spaces: [] };
       return inspectorTree(timed.run.state, params);
     }),
   );

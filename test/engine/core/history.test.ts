@@ -36,6 +36,27 @@ describe('the state after any step', () => {
     assert.deepEqual(at(2), ['leaf:0x90000000:added', 'leaf:0x80001000:=']);
   });
 
+  it('keeps what a map over most of an existing table replaced, on riscv too (PPN at bit 10)', () => {
+    const r = only(
+      run(`scenario "rewrite" {
+  arch riscv64 mode=sv39
+  kernel {
+    map 0xffffffd800000000 size 1M phys 0x80000000 prot rw leaf=pte
+    unmap 0xffffffd800000000 size 1M
+    map 0xffffffd800000000 size 1M phys 0x90000000 prot r leaf=pte
+  }
+}`),
+    );
+    const steps = r.state.steps();
+    const pteTable = steps[0]?.tablesAllocated.at(-1);
+    assert.ok(pteTable !== undefined);
+    // 256 entries: past the eighth of the table where the step's log turns into one copy.
+    const at = (step: number): string[] => r.state.entriesAt(pteTable, step, 254, 3).map((e) => `${e.kind}:${e.pa ?? '-'}:${e.change ?? '='}`);
+    assert.deepEqual(at(0), ['leaf:0x800fe000:added', 'leaf:0x800ff000:added', 'none:-:=']);
+    assert.deepEqual(at(1), ['none:-:removed', 'none:-:removed', 'none:-:=']);
+    assert.deepEqual(at(2), ['leaf:0x900fe000:added', 'leaf:0x900ff000:added', 'none:-:=']);
+  });
+
   it('describes an address at an earlier step and splits it into per-level indices', () => {
     const r = only(run(text));
     const before = r.state.describeAddress(0xffff000000000000n, 0);

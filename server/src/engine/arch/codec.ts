@@ -85,6 +85,12 @@ export interface DescriptorCodec {
   leafTemplate(prot: Prot, options: LeafOptions, out: Uint32Array): void;
   /** The descriptor bits that encode physical address `pa`, written into `out`. */
   addressBits(pa: number, out: Uint32Array): void;
+  /**
+   * The same bits as one Number (below 2^53): linear in `pa` for page-aligned addresses, so a
+   * run of leaves mapping consecutive pages adds `addressField(pageBytes)` per entry
+   * (TablePage.setLeafRun).
+   */
+  addressField(pa: number): number;
   leafProt(lo: number, hi: number): LeafProt;
   /** Entry value of a PTE marker (a non-present swap-format entry). */
   markerEntry(kind: MarkerKind): bigint;
@@ -201,8 +207,11 @@ export const arm64Codec: DescriptorCodec = {
     if (options.cont) orBits(out, A.CONT);
   },
   addressBits(pa, out) {
-    out[0] = (pa % POW32) >>> 0;
+    out[0] = pa >>> 0; // ToUint32 is the value modulo 2^32, without a floating-point fmod
     out[1] = Math.floor(pa / POW32) >>> 0;
+  },
+  addressField(pa) {
+    return pa;
   },
   leafProt(lo, hi) {
     const valid = has(lo, hi, A.VALID);
@@ -328,8 +337,11 @@ export const x86Codec: DescriptorCodec = {
     }
   },
   addressBits(pa, out) {
-    out[0] = (pa % POW32) >>> 0;
+    out[0] = pa >>> 0; // ToUint32 is the value modulo 2^32, without a floating-point fmod
     out[1] = Math.floor(pa / POW32) >>> 0;
+  },
+  addressField(pa) {
+    return pa;
   },
   leafProt(lo, hi) {
     const valid = (lo & 1) !== 0;
@@ -420,9 +432,13 @@ export const riscvCodec: DescriptorCodec = {
     if (options.cont) orBits(out, R.NAPOT);
   },
   addressBits(pa, out) {
-    const field = Math.floor(pa / 4096) * 1024;
-    out[0] = (field % POW32) >>> 0;
+    const field = this.addressField(pa);
+    out[0] = field >>> 0;
     out[1] = Math.floor(field / POW32) >>> 0;
+  },
+  addressField(pa) {
+    // The PPN starts at bit 10.
+    return Math.floor(pa / 4096) * 1024;
   },
   leafProt(lo, hi) {
     const valid = (lo & 1) !== 0;

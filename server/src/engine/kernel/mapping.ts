@@ -88,6 +88,7 @@ function fill(
     const last = Number(((end - 1n) >> shift) & mask);
     const pageBytes = Number(size);
     const firstPa = Number(start + delta);
+    const fieldStep = codec.addressField(pageBytes);
     // Index of entry 0 of this table, so contiguous chunks can be found by index.
     const tableVa = start - (BigInt(first) << shift);
     machine.touch(table);
@@ -98,11 +99,9 @@ function fill(
       const cont = contRun > 0 && i % contRun === 0 && chunkEnd - i === contRun && inContChunk(tableVa + (BigInt(i) << shift), delta, start, end, contBytes);
       const extraLo = cont ? clo : 0;
       const extraHi = cont ? chi : 0;
-      for (; i < chunkEnd; i++) {
-        codec.addressBits(firstPa + (i - first) * pageBytes, address);
-        table.set(i, ((address[0] ?? 0) | tlo | extraLo) >>> 0, ((address[1] ?? 0) | thi | extraHi) >>> 0);
-        written++;
-      }
+      table.setLeafRun(i, chunkEnd - i, codec.addressField(firstPa + (i - first) * pageBytes), fieldStep, tlo | extraLo, thi | extraHi);
+      written += chunkEnd - i;
+      i = chunkEnd;
       if (cont) stats.contEntries += contRun;
     }
     machine.countWrites(table, written, (tlo & 1) !== 0);

@@ -85,8 +85,6 @@ function leafAt(machine: Machine, slot: Slot, level: Depth): boolean {
   return machine.profile.codec.classify(level, slot.table.lo(slot.index), slot.table.hi(slot.index), level === 4) === 'leaf';
 }
 
-const scratch = new Uint32Array(2);
-
 /**
  * Fills a fresh table with `ptrs` entries mapping `pa + i * step` with the attributes
  * (`attrLo`, `attrHi`), accounts the writes, and links it where the block was.
@@ -105,10 +103,7 @@ function installSplitTable(
   const codec = machine.profile.codec;
   const child = machine.allocTable(machine.kernel, childDepth, { noctor });
   machine.touch(child);
-  for (let i = 0; i < child.ptrs; i++) {
-    codec.addressBits(pa + i * step, scratch);
-    child.set(i, ((scratch[0] ?? 0) | attrLo) >>> 0, ((scratch[1] ?? 0) | attrHi) >>> 0);
-  }
+  child.setLeafRun(0, child.ptrs, codec.addressField(pa), codec.addressField(step), attrLo, attrHi);
   machine.countWrites(child, child.ptrs, (attrLo & 1) !== 0);
   machine.linkTable(slot.table, slot.index, child, false, tableBits);
   return child;

@@ -23,7 +23,9 @@ const RULES = {
  * Per family: [writable lo mask, hi mask, writable when set?, executable lo mask, hi mask,
  * executable when set?] — the same rule as isWxLeaf, as bit tests for the hot loop.
  */
-const WX_TESTS: Record<'arm64' | 'arm' | 'x86' | 'riscv', [number, number, boolean, number, number, boolean]> = {
+type WxTest = readonly [number, number, boolean, number, number, boolean];
+
+const WX_TESTS: Record<'arm64' | 'arm' | 'x86' | 'riscv', WxTest> = {
   // arm64: writable when PTE_RDONLY (bit 7) is clear, executable when PTE_PXN (bit 53) is clear.
   arm64: [0x80, 0, false, 0, 1 << (53 - 32), false],
   arm: [0x80, 0, false, 0, 1 << (53 - 32), false],
@@ -55,9 +57,10 @@ export function wxLeftBy(machine: Machine, record: StepRecord): WxLeft | undefin
   if (record.validWrites === 0) return undefined;
   let pages = 0n;
   let first: bigint | undefined;
-  // W+X entries are rare, so test the W and X bits first with the family's masks and only then
-  // classify the entry and compare it with the state before the step.
-  const [wLo, wHi, wSet, xLo, xHi, xSet] = WX_TESTS[profile.family];
+  // W+X entries are rare, so the W and X bits are tested first with the family's masks (in a
+  // small loop of its own over a fresh table, the common case of a big statement), and only the
+  // entries that pass are classified and compared with the state before the step.
+  const test = WX_TESTS[profile.family];
   for (const table of record.tablesWritten) {
     if (table.space !== 'kernel' || table.freed) continue;
     const depth = (profile.entryDepth[table.depth] ?? table.depth) as Depth;
@@ -66,34 +69,48 @@ export function wxLeftBy(machine: Machine, record: StepRecord): WxLeft | undefin
     // Without history every entry is looked at; with it, the ones the step's log names.
     const changes = machine.historyEnabled ? table.changesIn(record.index) : 'all';
     if (changes === undefined) continue;
-    const all = changes === 'all';
-    const count = all ? table.ptrs : changes.length / 3;
     let seen: Set<number> | undefined;
-    for (let k = 0; k < count; k++) {
-      const i = all ? k : (changes[3 * k] as number);
-      // int32 reads: values with bit 31 set stay small integers in this hot loop.
-      const lo32 = (e[2 * i] ?? 0) | 0;
-      const hi32 = (e[2 * i + 1] ?? 0) | 0;
-      if ((((lo32 & wLo) | (hi32 & wHi)) !== 0) !== wSet) continue;
-      if ((((lo32 & xLo) | (hi32 & xHi)) !== 0) !== xSet) continue;
-      if (lo32 === 0 && hi32 === 0) continue;
-      const lo = lo32 >>> 0;
-      const hi = hi32 >>> 0;
+    const consider = (i: number): void => {
+      const lo = e[2 * i] ?? 0;
+      const hi = e[2 * i + 1] ?? 0;
       // A logged index may repeat: count each entry once.
       seen ??= new Set<number>();
-      if (seen.has(i)) continue;
+      if (seen.has(i)) return;
       seen.add(i);
       if (machine.historyEnabled) {
         const [blo, bhi] = table.entryAt(i, record.index - 1);
-        if (blo === lo && bhi === hi && table.bornStep < record.index) continue;
+        if (blo === lo && bhi === hi && table.bornStep < record.index) return;
       }
-      if (profile.codec.classify(depth, lo, hi, depth === 4) !== 'leaf') continue;
+      if (profile.codec.classify(depth, lo, hi, depth === 4) !== 'leaf') return;
       pages += perEntry;
       const va = entryVa(profile, table, i);
       if (first === undefined || va < first) first = va;
+    };
+    if (changes === 'all') {
+      for (let i = scanWx(e, 0, table.ptrs, test); i >= 0; i = scanWx(e, i + 1, table.ptrs, test)) consider(i);
+    } else {
+      for (let k = 0; k < changes.length; k += 3) {
+        const i = changes[k] as number;
+        if (scanWx(e, i, i + 1, test) === i) consider(i);
+      }
     }
   }
   if (pages === 0n || first === undefined) return undefined;
   return { pages, firstText: hex16(first), rule: RULES[profile.family] };
 }
 
+/**
+ * The first index in [from, to) whose entry is not none and passes the family's W and X bit
+ * tests, or -1. int32 reads keep values with bit 31 set small integers in this hot loop.
+ */
+function scanWx(e: Uint32Array, from: number, to: number, test: WxTest): number {
+  const [wLo, wHi, wSet, xLo, xHi, xSet] = test;
+  for (let i = from; i < to; i++) {
+    const lo = (e[2 * i] ?? 0) | 0;
+    const hi = (e[2 * i + 1] ?? 0) | 0;
+    if ((((lo & wLo) | (hi & wHi)) !== 0) !== wSet) continue;
+    if ((((lo & xLo) | (hi & xHi)) !== 0) !== xSet) continue;
+    if ((lo | hi) !== 0) return i;
+  }
+  return -1;
+}

@@ -17,6 +17,8 @@ export class PhysAllocator {
   private cursor = 0;
   /** Free frames of the pte-mapped cache (seed 001), lowest first. */
   private readonly pteMappedCache: number[] = [];
+  /** Whether pteMappedCache is in descending order (it is sorted once per refill, not per take). */
+  private cacheSorted = true;
   /** Frames that belong to the pte-mapped cache's blocks. */
   private readonly pteMapped = new Set<number>();
   /** XOR of a mix of every used frame: compares allocator states cheaply (the race explorer). */
@@ -83,6 +85,7 @@ export class PhysAllocator {
     this.undo(() => {
       this.pteMappedCache.length = 0;
       this.pteMappedCache.push(...cache);
+      this.cacheSorted = false;
     });
   }
 
@@ -183,6 +186,7 @@ export class PhysAllocator {
       if (this.pteMapped.has(frame)) {
         this.keepCache();
         this.pteMappedCache.push(frame * this.frameSize);
+        this.cacheSorted = false;
       } else this.release(frame);
     }
   }
@@ -193,7 +197,9 @@ export class PhysAllocator {
    */
   takePteMapped(): number | undefined {
     this.keepCache();
-    this.pteMappedCache.sort((a, b) => b - a);
+    // Lowest address first, as a refill hands out its block in order.
+    if (!this.cacheSorted) this.pteMappedCache.sort((a, b) => b - a);
+    this.cacheSorted = true;
     return this.pteMappedCache.pop();
   }
 
@@ -209,6 +215,7 @@ export class PhysAllocator {
       }
       this.pteMappedCache.push(pa);
     }
+    this.cacheSorted = false;
   }
 
   isUsed(pa: number): boolean {
@@ -314,7 +321,7 @@ function rangeHash(first: number, count: number): number {
 
 /** A 32-bit mix of a frame number (murmur3's finaliser), for `usedHash`. */
 function mixFrame(frame: number): number {
-  const lo = frame % 0x100000000;
+  const lo = frame >>> 0;
   const x = (lo ^ Math.imul(Math.floor(frame / 0x100000000), 0x9e3779b1)) | 0;
   let h = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
   h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
