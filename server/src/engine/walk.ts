@@ -126,9 +126,8 @@ export class Walk<S> {
     const page = constantsOf(this.machine.profile)[4] as LevelConstants;
     this.rangeStart = start;
     this.rangeEnd = end;
-    // Page numbers fit in 52 bits, so these conversions are exact.
-    this.rangeStartN = Number(start >> page.shift) * page.size;
-    this.rangeEndN = Number((end + page.offsetMask) >> page.shift) * page.size;
+    this.rangeStartN = pagePosition(start, page, false);
+    this.rangeEndN = pagePosition(end, page, true);
   }
 
   get firstPosition(): number {
@@ -163,6 +162,19 @@ export class Walk<S> {
 
 type EntryCallbackName = 'pgd_entry' | 'p4d_entry' | 'pud_entry' | 'pmd_entry';
 const ENTRY_CALLBACKS: readonly EntryCallbackName[] = ['pgd_entry', 'p4d_entry', 'pud_entry', 'pmd_entry'];
+
+/**
+ * `address` rounded down (or up) to its page, as an exact Number. Below 2^53 Number() is exact
+ * and the rounding is done on it; above, only a page-aligned address converts exactly, so an
+ * unaligned one is rounded as a BigInt first (page numbers fit in 52 bits). BigInt operations
+ * and conversions cost tens of nanoseconds each, and a walk runs for every small madvise.
+ */
+function pagePosition(address: bigint, page: LevelConstants, up: boolean): number {
+  const n = Number(address);
+  if (n < 2 ** 53) return (up ? Math.ceil(n / page.size) : Math.floor(n / page.size)) * page.size;
+  if ((address & page.offsetMask) === 0n) return n;
+  return Number((up ? address + page.offsetMask : address) >> page.shift) * page.size;
+}
 
 /**
  * Walks [start, end) of `space` (walk_pgd_range). Returns 0, a callback's positive stop value,

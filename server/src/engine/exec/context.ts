@@ -30,6 +30,9 @@ export class EvalError extends Error {
   }
 }
 
+/** The byte units of number literals (`p`, the page size, depends on the profile). */
+const UNIT_FACTORS = { K: 1n << 10n, M: 1n << 20n, G: 1n << 30n, T: 1n << 40n } as const;
+
 /** Hooks the process model provides to queries (implemented in process/). */
 export interface ProcessQueries {
   vmaCount(space: AddressSpace): number;
@@ -85,9 +88,8 @@ export class ExecContext {
     switch (expr.kind) {
       case 'number': {
         const unit = expr.unit;
-        const factor =
-          unit === undefined ? 1n : unit === 'p' ? this.machine.profile.pageSize : 1n << BigInt({ K: 10, M: 20, G: 30, T: 40 }[unit]);
-        return this.checked(expr.digits * factor, expr.span);
+        if (unit === undefined) return this.checked(expr.digits, expr.span);
+        return this.checked(expr.digits * (unit === 'p' ? this.machine.profile.pageSize : UNIT_FACTORS[unit]), expr.span);
       }
       case 'name': {
         const binding = this.lookup(expr.name.text, expr.span);

@@ -23,7 +23,9 @@ export function rangeArgs(ctx: ExecContext, what: string, addr: Expr, size: Expr
   const lenIn = ctx.num(size);
   const offset = ctx.machine.profile.pageSize - 1n;
   if ((start & offset) !== 0n) return { error: errno('EINVAL', `${what}: the start ${hex16(start)} is not page-aligned`) };
-  const len = (lenIn + offset) & ~offset;
+  // PAGE_ALIGN(len), with shifts: `& ~offset` on BigInts works on a negative number, slowly.
+  const pageShift = BigInt(ctx.machine.profile.pageShift);
+  const len = ((lenIn + offset) >> pageShift) << pageShift;
   const end = start + len;
   if (end >= U64) return { error: errno('EINVAL', `${what}: the range wraps around the end of the address space`) };
   return { start, len, end };
