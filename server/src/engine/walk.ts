@@ -121,7 +121,7 @@ export class Walk<S> {
     return this.address(this.pteStart + (index - this.pteFirst) * this.pageSize);
   }
 
-  /** Sets the range walkRange walks; returns its page-rounded ends as Numbers. */
+  /** Sets the range walkRange walks, and its page-rounded ends as Numbers (firstPosition, lastPosition). */
   enterRange(start: bigint, end: bigint): void {
     const page = constantsOf(this.machine.profile)[4] as LevelConstants;
     this.rangeStart = start;

@@ -383,7 +383,11 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       const analysis = store.analysis(document);
       const offset = document.offsetAt(params.position);
       const here = scenarioAt(analysis.program, offset);
-      const run = here ? (await runAt(document, analysis, here.index, () => token.isCancellationRequested))?.run : undefined;
+      // Before this version's diagnostics are out its analysis is still running the scenarios:
+      // hover with what is there rather than run a scenario a second time alongside it.
+      const analysed = published.get(document.uri)?.version === document.version;
+      const timed = here && analysed ? await runAt(document, analysis, here.index, () => token.isCancellationRequested) : here && store.getRun(document.uri, document.version, here.index);
+      const run = timed ? timed.run : undefined;
       if (documents.get(document.uri)?.version !== document.version) return null;
       return hover({ document, program: analysis.program, offset, findings: currentFindings(document, analysis), run });
     }),
