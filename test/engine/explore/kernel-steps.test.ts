@@ -113,6 +113,24 @@ function dump(machine: Machine, ctx: ExecContext): string {
   );
 }
 
+/** A walk of `small` racing vmalloc … huge over it, under ptdump's write lock or not. */
+const vmapText = (locked: boolean, walk = 'walk kernel small size 2M'): string => `scenario "vmap" {
+${ARM}
+  kernel {
+    vmalloc small size 4K
+    vfree small
+  }
+  concurrent {
+    thread ptdump {
+${locked ? '      lock init_mm write\n' : ''}      ${walk}
+${locked ? '      unlock init_mm write\n' : ''}    }
+    thread vmap {
+      vmalloc big size 2M huge
+    }
+  }
+}
+`;
+
 describe('kernel statements inside threads', () => {
   it('run the same handlers as in a kernel block: the same tables, counters, ledger, outputs and findings', () => {
     const inKernel = visible(run(sequenceScenario('kernel')));
@@ -147,23 +165,7 @@ describe('kernel statements inside threads', () => {
   });
 
   it('vmalloc … huge frees the PTE table a walk stands on: use_after_free, the vmalloc one step of the schedule', () => {
-    const result = run(`scenario "vmap" {
-${ARM}
-  kernel {
-    vmalloc small size 4K
-    vfree small
-  }
-  concurrent {
-    thread ptdump {
-      walk kernel small size 2M
-    }
-    thread vmap {
-      vmalloc big size 2M huge
-    }
-  }
-  expect race use_after_free
-}
-`);
+    const result = run(vmapText(false).replace(/\}\n$/, '  expect race use_after_free\n}\n'));
     const r = only(result);
     assert.ok(r.ok);
     const cx = r.state.explorations[0]?.counterexamples?.[0];
@@ -185,23 +187,6 @@ ${ARM}
 });
 
 describe('kernel statements inside threads: semantics', () => {
-  const vmapText = (locked: boolean, walk = 'walk kernel small size 2M'): string => `scenario "vmap" {
-${ARM}
-  kernel {
-    vmalloc small size 4K
-    vfree small
-  }
-  concurrent {
-    thread ptdump {
-${locked ? '      lock init_mm write\n' : ''}      ${walk}
-${locked ? '      unlock init_mm write\n' : ''}    }
-    thread vmap {
-      vmalloc big size 2M huge
-    }
-  }
-}
-`;
-
   it('7.3: under ptdump\'s write lock the trylock fails and vmap keeps small pages; no race', () => {
     const result = run(vmapText(true).replace(/\}\n$/, '  expect race none\n  kernel {\n    expect leaf(big) == pmd\n    expect tables(kernel, pte) == 0\n  }\n}\n'));
     assert.deepEqual(findingLines(result, 0, true), []);
