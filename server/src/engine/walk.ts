@@ -88,7 +88,8 @@ export class Walk<S> {
   private pteFirst = 0;
   /** The ops table with its pruning answers worked out (see planOf). */
   readonly plan: WalkPlan<S>;
-  private readonly pageSize: number;
+  /** The PTE level's constants (page size, shift, offset mask). */
+  private readonly page: LevelConstants;
   /** The walked range as given, and page-rounded as the Numbers walkTable computes with. */
   private rangeStart = 0n;
   private rangeEnd = 0n;
@@ -103,12 +104,12 @@ export class Walk<S> {
     readonly options: WalkOptions,
   ) {
     this.plan = planOf(ops);
-    this.pageSize = (constantsOf(machine.profile)[4] as LevelConstants).size;
+    this.page = constantsOf(machine.profile)[4] as LevelConstants;
   }
 
   /** Virtual address of entry 0 of the PTE table being walked. */
   get pteBase(): bigint {
-    return BigInt(this.pteStart - this.pteFirst * this.pageSize);
+    return BigInt(this.pteStart - this.pteFirst * this.page.size);
   }
 
   /** Records the PTE range being walked (the walker's bookkeeping for pteAddress). */
@@ -118,16 +119,15 @@ export class Walk<S> {
   }
 
   pteAddress(index: number): bigint {
-    return this.address(this.pteStart + (index - this.pteFirst) * this.pageSize);
+    return this.address(this.pteStart + (index - this.pteFirst) * this.page.size);
   }
 
   /** Sets the range walkRange walks, and its page-rounded ends as Numbers (firstPosition, lastPosition). */
   enterRange(start: bigint, end: bigint): void {
-    const page = constantsOf(this.machine.profile)[4] as LevelConstants;
     this.rangeStart = start;
     this.rangeEnd = end;
-    this.rangeStartN = pagePosition(start, page, false);
-    this.rangeEndN = pagePosition(end, page, true);
+    this.rangeStartN = pagePosition(start, this.page, false);
+    this.rangeEndN = pagePosition(end, this.page, true);
   }
 
   get firstPosition(): number {
