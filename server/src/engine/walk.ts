@@ -4,7 +4,7 @@
 // Consumers are ops tables (walk-ops/*.ts and the statement modules) with only the callbacks
 // they need; per-walk data lives in `walk.state`.
 
-import type { ArchProfile, Depth } from './arch/profile';
+import type { Depth, LevelGeometry } from './arch/profile';
 import type { AddressSpace, Machine } from './model/machine';
 import type { TablePage } from './model/table';
 
@@ -89,7 +89,7 @@ export class Walk<S> {
   /** The ops table with its pruning answers worked out (see planOf). */
   readonly plan: WalkPlan<S>;
   /** The PTE level's constants (page size, shift, offset mask). */
-  private readonly page: LevelConstants;
+  private readonly page: LevelGeometry;
   /** The walked range as given, and page-rounded as the Numbers walkTable computes with. */
   private rangeStart = 0n;
   private rangeEnd = 0n;
@@ -104,12 +104,12 @@ export class Walk<S> {
     readonly options: WalkOptions,
   ) {
     this.plan = planOf(ops);
-    this.page = constantsOf(machine.profile)[4] as LevelConstants;
+    this.page = machine.profile.levels[4] as LevelGeometry;
   }
 
   /** Virtual address of entry 0 of the PTE table being walked. */
   get pteBase(): bigint {
-    return BigInt(this.pteStart - this.pteFirst * this.page.size);
+    return BigInt(this.pteStart - this.pteFirst * this.page.entryBytes);
   }
 
   /** Records the PTE range being walked (the walker's bookkeeping for pteAddress). */
@@ -119,7 +119,7 @@ export class Walk<S> {
   }
 
   pteAddress(index: number): bigint {
-    return this.address(this.pteStart + (index - this.pteFirst) * this.page.size);
+    return this.address(this.pteStart + (index - this.pteFirst) * this.page.entryBytes);
   }
 
   /** Sets the range walkRange walks, and its page-rounded ends as Numbers (firstPosition, lastPosition). */
@@ -169,11 +169,12 @@ const ENTRY_CALLBACKS: readonly EntryCallbackName[] = ['pgd_entry', 'p4d_entry',
  * unaligned one is rounded as a BigInt first (page numbers fit in 52 bits). BigInt operations
  * and conversions cost tens of nanoseconds each, and a walk runs for every small madvise.
  */
-function pagePosition(address: bigint, page: LevelConstants, up: boolean): number {
+function pagePosition(address: bigint, page: LevelGeometry, up: boolean): number {
   const n = Number(address);
-  if (n < 2 ** 53) return (up ? Math.ceil(n / page.size) : Math.floor(n / page.size)) * page.size;
+  const size = page.entryBytes;
+  if (n < 2 ** 53) return (up ? Math.ceil(n / size) : Math.floor(n / size)) * size;
   if ((address & page.offsetMask) === 0n) return n;
-  return Number((up ? address + page.offsetMask : address) >> page.shift) * page.size;
+  return Number((up ? address + page.offsetMask : address) >> page.shiftBig) * size;
 }
 
 /**
@@ -225,26 +226,6 @@ function planOf<S>(ops: WalkOps<S>): WalkPlan<S> {
   return plan;
 }
 
-/** The constants of each level, computed once per profile (walks run per statement). */
-interface LevelConstants {
-  /** Bytes one entry maps (a power of two, exact as a Number up to 2^64). */
-  size: number;
-  ptrs: number;
-  shift: bigint;
-  offsetMask: bigint;
-}
-
-const levelConstants = new WeakMap<ArchProfile, LevelConstants[]>();
-
-function constantsOf(profile: ArchProfile): LevelConstants[] {
-  let constants = levelConstants.get(profile);
-  if (!constants) {
-    constants = profile.levels.map((geometry) => ({ size: 2 ** geometry.shift, ptrs: geometry.ptrs, shift: BigInt(geometry.shift), offsetMask: (1n << BigInt(geometry.shift)) - 1n }));
-    levelConstants.set(profile, constants);
-  }
-  return constants;
-}
-
 /**
  * Walks [start, end) of `table`. Positions are Numbers, not BigInts: every position is a
  * page-aligned address (walkRange rounds the ends; entry boundaries are multiples of the entry
@@ -258,9 +239,9 @@ function walkTable<S>(walk: Walk<S>, table: TablePage, start: number, end: numbe
   const machine = walk.machine;
   const profile = machine.profile;
   const depth = table.depth;
-  const constants = constantsOf(profile)[depth] as LevelConstants;
-  const size = constants.size;
-  const ptrs = constants.ptrs;
+  const level = profile.levels[depth] as LevelGeometry;
+  const size = level.entryBytes;
+  const ptrs = level.ptrs;
   const plan = walk.plan;
 
   if (depth === 4) {

@@ -3,6 +3,8 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { allProfiles } from '../../../server/src/engine/index';
+import { wxBits } from '../../../server/src/engine/kernel/wx';
 import { assertClean, findingLines, outputs, run } from '../support';
 
 describe('arm64 kernel_page_tables', () => {
@@ -127,5 +129,42 @@ scenario "x86 clean" {
   }
 }`);
     assert.equal(outputs(r, 'check_wx')[0]?.split('\n')[1], 'Checked W+X mappings: failed, 1 W+X pages found');
+  });
+
+  // A statement that fills fresh tables with runs of leaves is checked by the runs' templates
+  // (kernel/wx.ts); these pin down that the answer is the one an entry-by-entry check gives.
+  it('counts every W+X page a big mapping in fresh 4K tables leaves, and none when it is not executable', () => {
+    const r = run(`scenario "rwx" {
+  kernel {
+    map 0xffff888000000000 size 4M phys 0 prot rwx leaf=pte
+  }
+}
+scenario "rw" {
+  kernel {
+    map 0xffff888000000000 size 4M phys 0 prot rw leaf=pte
+  }
+}
+scenario "rwx into a table that existed" {
+  kernel {
+    map 0xffff888000000000 size 4K phys 0 prot rw leaf=pte
+    map 0xffff888000001000 size 2M - 4K phys 0x1000 prot rwx leaf=pte
+  }
+}`);
+    const wx = (i: number): string[] => (r.runs[i]?.findings ?? []).filter((f) => f.code === 'wx-mapping').map((f) => f.message.split(' writable')[0] ?? '');
+    assert.deepEqual(wx(0), ['map left 1024 pages']);
+    assert.deepEqual(wx(1), []);
+    assert.deepEqual(wx(2), ['map left 511 pages']);
+  });
+
+  it('has the W and X bits of every profile outside its output-address field', () => {
+    for (const profile of allProfiles()) {
+      const [maskLo, maskHi] = wxBits(profile.family);
+      for (let bit = profile.pageShift; bit < profile.physBits; bit++) {
+        const field = profile.codec.addressField(2 ** bit);
+        const lo = field >>> 0;
+        const hi = Math.floor(field / 2 ** 32) >>> 0;
+        assert.equal((lo & maskLo) | (hi & maskHi), 0, `${profile.id}: physical address bit ${bit}`);
+      }
+    }
   });
 });

@@ -29,6 +29,17 @@ export interface LevelGeometry {
   leaf: boolean;
   /** Entries in a contiguous-hint run at this level, 0 where there is none. */
   cont: number;
+  /**
+   * The same geometry in the forms hot loops use, made once (a BigInt() conversion costs as much
+   * as the arithmetic it feeds): `shift` and `ptrs - 1` as BigInts for indexAt, the bytes one
+   * entry maps as a BigInt and as a Number (a power of two, exact up to 2^64), and the offset
+   * mask within it.
+   */
+  shiftBig: bigint;
+  indexMask: bigint;
+  sizeBig: bigint;
+  entryBytes: number;
+  offsetMask: bigint;
 }
 
 export type RegionId =
@@ -145,15 +156,22 @@ function buildLevels(
     const geometry = real[name];
     if (geometry) lastReal = depth;
     const above = levels[lastReal];
+    const shift = geometry ? geometry.shift : (above?.shift ?? 0);
+    const ptrs = geometry ? geometry.ptrs : 1;
     levels.push({
       depth,
       name,
-      shift: geometry ? geometry.shift : (above?.shift ?? 0),
-      ptrs: geometry ? geometry.ptrs : 1,
+      shift,
+      ptrs,
       folded: !geometry,
       tableDepth: lastReal,
       leaf: leafLevels.includes(name),
       cont: cont[name] ?? 0,
+      shiftBig: BigInt(shift),
+      indexMask: BigInt(ptrs - 1),
+      sizeBig: 1n << BigInt(shift),
+      entryBytes: 2 ** shift,
+      offsetMask: (1n << BigInt(shift)) - 1n,
     });
   }
   const entryDepth: Depth[] = [];
@@ -486,18 +504,34 @@ function pae32Profile(arch: 'x86_pae' | 'arm_lpae'): ArchProfile {
   };
 }
 
+/**
+ * Profiles made so far, per builder and arguments. A profile is never changed after it is built,
+ * so every run of one configuration shares one: the engine's optimized code then keeps seeing
+ * the same objects instead of being thrown away when an earlier run's profile is collected.
+ */
+const built = new Map<object, Map<string, ArchProfile>>();
+
+function shared<A extends (string | number | boolean)[]>(build: (...args: A) => ArchProfile, ...args: A): ArchProfile {
+  let profiles = built.get(build);
+  if (!profiles) built.set(build, (profiles = new Map()));
+  const key = args.join('/');
+  let profile = profiles.get(key);
+  if (!profile) profiles.set(key, (profile = build(...args)));
+  return profile;
+}
+
 /** The arch header of a scenario, already checked by the language layer. */
 export function resolveProfile(options: ArchOptions): ArchProfile {
   switch (options.arch) {
     case 'x86_64':
-      return x86_64Profile(options.levels === 5, options.pti ?? false);
+      return shared(x86_64Profile, options.levels === 5, options.pti ?? false);
     case 'arm64':
-      return arm64Profile(options.granuleKiB ?? 4, options.va ?? 48);
+      return shared(arm64Profile, options.granuleKiB ?? 4, options.va ?? 48);
     case 'riscv64':
-      return riscvProfile(options.mode ?? 'sv48');
+      return shared(riscvProfile, options.mode ?? 'sv48');
     case 'x86_pae':
     case 'arm_lpae':
-      return pae32Profile(options.arch);
+      return shared(pae32Profile, options.arch);
   }
 }
 
@@ -526,10 +560,16 @@ export function isCanonical(profile: ArchProfile, va: bigint): boolean {
 
 /** Bytes one entry maps at a depth. */
 export function entrySize(profile: ArchProfile, depth: Depth): bigint {
-  return 1n << BigInt(profile.levels[depth]?.shift ?? 0);
+  return (profile.levels[depth] as LevelGeometry).sizeBig;
+}
+
+/** The index `va` selects in a table of depth `depth` (pgd_index … pte_index; 0 at a folded level). */
+export function indexAt(profile: ArchProfile, depth: Depth, va: bigint): number {
+  const level = profile.levels[depth] as LevelGeometry;
+  return Number((va >> level.shiftBig) & level.indexMask);
 }
 
 /** The index an address selects at each of the five levels (0 for folded ones). */
 export function levelIndices(profile: ArchProfile, va: bigint): number[] {
-  return profile.levels.map((l) => (l.folded ? 0 : Number((va >> BigInt(l.shift)) & BigInt(l.ptrs - 1))));
+  return profile.levels.map((l) => indexAt(profile, l.depth, va));
 }

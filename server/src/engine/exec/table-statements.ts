@@ -6,7 +6,7 @@
 // scenario that links a table by hand into a process and lets exit tear it down therefore ends
 // with the kernel's "non-zero pgtables_bytes on freeing mm" report, as the kernel would.
 
-import type { Depth } from '../arch/profile';
+import { indexAt, type Depth } from '../arch/profile';
 import type { AddressSpace, Machine } from '../model/machine';
 import { tableLabel } from '../model/machine';
 import type { TablePage } from '../model/table';
@@ -59,17 +59,11 @@ function tableHoldingEntry(machine: Machine, space: AddressSpace, va: bigint, en
   while (table) {
     const deepest = profile.entryDepth[table.depth] ?? table.depth;
     if (entryDepth >= table.depth && entryDepth <= deepest) return table;
-    const shift: bigint = BigInt(profile.levels[table.depth]?.shift ?? 0);
-    const index: number = Number((va >> shift) & BigInt((profile.levels[table.depth]?.ptrs ?? 1) - 1));
-    table = table.children?.[index];
+    table = table.children?.[indexAt(profile, table.depth, va)];
   }
   return undefined;
 }
 
-function indexIn(machine: Machine, table: TablePage, va: bigint): number {
-  const geometry = machine.profile.levels[table.depth];
-  return Number((va >> BigInt(geometry?.shift ?? 0)) & BigInt((geometry?.ptrs ?? 1) - 1));
-}
 
 export function execPopulate(ctx: ExecContext, stmt: PopulateStmt): Outcome {
   const machine = ctx.machine;
@@ -87,7 +81,7 @@ export function execPopulate(ctx: ExecContext, stmt: PopulateStmt): Outcome {
     const level = machine.profile.levels[parentEntry]?.name.toUpperCase();
     return errno('EINVAL', `no ${level} table covers ${hex16(va)} in ${ctx.space.name}; populate the levels above first`);
   }
-  const index = indexIn(machine, parent, va);
+  const index = indexAt(machine.profile, parent.depth, va);
   if (!parent.isNone(index)) return errno('EINVAL', `the ${machine.profile.levels[parentEntryDepth]?.name.toUpperCase()} entry covering ${hex16(va)} is not none`);
   machine.linkTable(parent, index, child, false);
   if (!ctx.space.kernel && machine.countsInPgtablesBytes(child.depth)) ctx.space.unaccountedLinks.push(stmt.span);
@@ -101,7 +95,7 @@ export function execClear(ctx: ExecContext, stmt: ClearStmt): Outcome {
   const entryDepth = machine.profile.entryDepth[depth] ?? depth;
   const table = tableHoldingEntry(machine, ctx.space, va, entryDepth);
   if (!table) return errno('EINVAL', `no table holds the ${stmt.level.text.toUpperCase()} entry of ${hex16(va)}`);
-  const index = indexIn(machine, table, va);
+  const index = indexAt(machine.profile, table.depth, va);
   if (table.isNone(index)) return ok(`${stmt.level.text}_clear: the entry was already none`);
   const child = machine.unlinkTable(table, index, false);
   if (child && !ctx.space.kernel && machine.countsInPgtablesBytes(child.depth)) ctx.space.unaccountedLinks.push(stmt.span);

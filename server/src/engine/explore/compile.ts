@@ -3,7 +3,7 @@
 // instruction may make, so the search can tell which steps commute.
 
 import { bitMask, findBit } from '../arch/codec';
-import type { Depth } from '../arch/profile';
+import { indexAt, type Depth } from '../arch/profile';
 import { EvalError, levelDepth, type ExecContext } from '../exec/context';
 import type { BitsItem, ConcurrentBlock, FreeVariant, KernelOnlyStmt, Span, TableStmt, ThreadStmt } from '../program';
 import { hex16 } from '../u64';
@@ -96,7 +96,7 @@ export function compileBlock(ctx: ExecContext, world: World, block: ConcurrentBl
 
 /** Index of `va` in a table of each real depth. */
 function indices(world: World, va: bigint): number[] {
-  return world.profile.levels.map((geometry) => Number((va >> BigInt(geometry.shift)) & BigInt(geometry.ptrs - 1)));
+  return world.profile.levels.map((geometry) => indexAt(world.profile, geometry.depth, va));
 }
 
 function compileBody(ctx: ExecContext, world: World, body: ThreadStmt[], out: Instr[]): void {

@@ -7,7 +7,7 @@
 // direct-map alias of the same physical pages (cpa_process_alias). One flush at the end when
 // anything changed; each split flushes on its own.
 
-import type { Depth } from '../arch/profile';
+import { indexAt, type Depth } from '../arch/profile';
 import type { Machine } from '../model/machine';
 import type { TablePage } from '../model/table';
 import { x86_4kToLarge, x86ClearProtnone, x86Large2To4k, x86LeafPa, x86SplitLargePage, type Slot, type SplitLog } from './split';
@@ -68,11 +68,10 @@ function lookupAddress(machine: Machine, va: bigint): Found | undefined {
   for (;;) {
     const geometry = profile.levels[table.depth];
     if (!geometry) return undefined;
-    const shift = BigInt(geometry.shift);
-    const index = Number((va >> shift) & BigInt(geometry.ptrs - 1));
+    const index = indexAt(profile, table.depth, va);
     const depth = profile.entryDepth[table.depth] ?? table.depth;
-    const size = 1n << shift;
-    const slot: Slot = { table, index, depth, base: va - (va & (size - 1n)), size };
+    const size = geometry.sizeBig;
+    const slot: Slot = { table, index, depth, base: va - (va & geometry.offsetMask), size };
     if (depth === 4 || table.isNone(index)) return { slot, level: depth };
     const kind = codec.classify(depth, table.lo(index), table.hi(index), false);
     const child = table.children?.[index];

@@ -7,7 +7,7 @@
 // appended to a SplitLog, so statements can report it; splits of the linear map count in
 // `direct_map_splits`.
 
-import { regionAt, type Depth } from '../arch/profile';
+import { indexAt, regionAt, type Depth } from '../arch/profile';
 import type { Machine } from '../model/machine';
 import type { TablePage } from '../model/table';
 import { ACTION_CONTINUE, walkRange, type Walk, type WalkOps } from '../walk';
@@ -47,13 +47,9 @@ export function slotAt(machine: Machine, va: bigint, level: Depth): Slot | undef
   for (;;) {
     const geometry = profile.levels[table.depth];
     if (!geometry) return undefined;
-    const shift = BigInt(geometry.shift);
-    const index = Number((va >> shift) & BigInt(geometry.ptrs - 1));
+    const index = indexAt(profile, table.depth, va);
     const depth = profile.entryDepth[table.depth] ?? table.depth;
-    if (level <= depth) {
-      const size = 1n << shift;
-      return { table, index, depth, base: va - (va & (size - 1n)), size };
-    }
+    if (level <= depth) return { table, index, depth, base: va - (va & geometry.offsetMask), size: geometry.sizeBig };
     const child = table.children?.[index];
     if (!child) return undefined;
     table = child;

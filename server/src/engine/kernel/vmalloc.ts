@@ -3,7 +3,7 @@
 // pud_free_pmd_page (kernel-notes/pagewalk-and-pageattr.md §4).
 
 import type { Prot } from '../arch/codec';
-import type { Depth } from '../arch/profile';
+import { indexAt, type Depth } from '../arch/profile';
 import type { Machine, VmArea } from '../model/machine';
 import type { TablePage } from '../model/table';
 import type { Span } from '../program';
@@ -98,11 +98,10 @@ function freeStaleTables(machine: Machine, va: bigint, leafDepth: Depth): number
   // Find the table whose entry would hold the leaf.
   let table: TablePage | undefined = machine.kernel.root;
   while (table && (profile.entryDepth[table.depth] ?? table.depth) < leafDepth) {
-    const index: number = Number((va >> BigInt(profile.levels[table.depth]?.shift ?? 0)) & BigInt((profile.levels[table.depth]?.ptrs ?? 1) - 1));
-    table = table.children?.[index];
+    table = table.children?.[indexAt(profile, table.depth, va)];
   }
   if (!table) return 0;
-  const index = Number((va >> BigInt(profile.levels[table.depth]?.shift ?? 0)) & BigInt((profile.levels[table.depth]?.ptrs ?? 1) - 1));
+  const index = indexAt(profile, table.depth, va);
   const child = table.children?.[index];
   if (!child) return 0;
   if (!machine.initMmReadTrylock()) return 0;

@@ -21,7 +21,10 @@ const RULES = {
 
 /**
  * Per family: [writable lo mask, hi mask, writable when set?, executable lo mask, hi mask,
- * executable when set?] — the same rule as isWxLeaf, as bit tests for the hot loop.
+ * executable when set?] — the same rule as isWxLeaf, as bit tests for the hot loop. In every
+ * family these bits lie outside the output-address field (the tests check it for every
+ * profile), so the leaves of a run written from one template are W+X exactly when the template
+ * passes the test.
  */
 type WxTest = readonly [number, number, boolean, number, number, boolean];
 
@@ -86,6 +89,9 @@ export function wxLeftBy(machine: Machine, record: StepRecord): WxLeft | undefin
       const va = entryVa(profile, table, i);
       if (first === undefined || va < first) first = va;
     };
+    // A table this step allocated and filled only with leaf runs whose templates are not W+X
+    // holds no W+X entry.
+    if (table.bornStep === record.index && table.freshRuns !== undefined && !table.freshRuns.some((_, k, runs) => k % 2 === 0 && passesWx(runs[k] ?? 0, runs[k + 1] ?? 0, test))) continue;
     if (changes === 'all') {
       for (let i = scanWx(e, 0, table.ptrs, test); i >= 0; i = scanWx(e, i + 1, table.ptrs, test)) consider(i);
     } else {
@@ -97,6 +103,18 @@ export function wxLeftBy(machine: Machine, record: StepRecord): WxLeft | undefin
   }
   if (pages === 0n || first === undefined) return undefined;
   return { pages, firstText: hex16(first), rule: RULES[profile.family] };
+}
+
+/** Whether (lo, hi) has the family's W and X bits, whatever else it holds. */
+function passesWx(lo: number, hi: number, test: WxTest): boolean {
+  const [wLo, wHi, wSet, xLo, xHi, xSet] = test;
+  return (((lo & wLo) | (hi & wHi)) !== 0) === wSet && (((lo & xLo) | (hi & xHi)) !== 0) === xSet;
+}
+
+/** Test hook: the family's W and X bits as (lo, hi) masks. */
+export function wxBits(family: keyof typeof WX_TESTS): [number, number] {
+  const [wLo, wHi, , xLo, xHi] = WX_TESTS[family];
+  return [(wLo | xLo) >>> 0, (wHi | xHi) >>> 0];
 }
 
 /**

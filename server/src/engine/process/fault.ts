@@ -12,6 +12,7 @@
 //   page (the huge zero page for a read) and deposits a PTE table for a later split.
 // - A guard marker is VM_FAULT_SIGSEGV (handle_pte_marker).
 
+import { entrySize, indexAt } from '../arch/profile';
 import type { Machine } from '../model/machine';
 import type { TablePage } from '../model/table';
 import { hex16 } from '../u64';
@@ -21,7 +22,6 @@ import {
   PMD,
   PTE,
   deposit,
-  geometry,
   isHugePmd,
   leafBits,
   pageProt,
@@ -89,7 +89,7 @@ export function anonVmaPrepare(task: Task, vma: Vma): void {
 
 /** Bytes a PMD entry maps (HPAGE_PMD_SIZE). */
 export function pmdSize(machine: Machine): bigint {
-  return geometry(machine).pmdSize;
+  return entrySize(machine.profile, PMD);
 }
 
 /**
@@ -280,7 +280,7 @@ function faultPmd(task: Task, vma: Vma, va: bigint, access: Access): PmdOutcome 
 export function handleFault(task: Task, vma: Vma, va: bigint, access: Access): string | undefined {
   const outcome = faultPmd(task, vma, va, access);
   if ('done' in outcome) return undefined;
-  const index = Number((va >> BigInt(task.machine.profile.pageShift)) & BigInt(outcome.table.ptrs - 1));
+  const index = indexAt(task.machine.profile, PTE, va);
   return faultPte(task, vma, outcome.table, index, va, access);
 }
 
@@ -297,7 +297,7 @@ export function pageAt(task: Task, va: bigint): number | undefined {
   }
   const table = slot.table.children?.[slot.index];
   if (!table) return undefined;
-  const index = Number((va >> BigInt(machine.profile.pageShift)) & BigInt(table.ptrs - 1));
+  const index = indexAt(machine.profile, PTE, va);
   const lo = table.lo(index);
   const hi = table.hi(index);
   if (codec.classify(PTE, lo, hi, true) !== 'leaf') return undefined;
@@ -334,7 +334,7 @@ export function populateRange(task: Task, vma: Vma, start: bigint, end: bigint, 
       continue;
     }
     const table = outcome.table;
-    const first = Number((addr >> pageShift) & BigInt(table.ptrs - 1));
+    const first = indexAt(machine.profile, PTE, addr);
     const count = Number((next - addr) >> pageShift);
     let filled = 0;
     machine.touch(table);

@@ -9,7 +9,7 @@
 // included. Then the old range is unmapped, unless MREMAP_DONTUNMAP keeps its (now empty) VMA.
 // A pure move of several VMAs (same length, MREMAP_FIXED) moves each one (remap_move, 6.17+).
 
-import type { Depth } from '../arch/profile';
+import { indexAt, type Depth } from '../arch/profile';
 import type { ExecContext } from '../exec/context';
 import { errno, ok, type Outcome } from '../exec/outcome';
 import type { TablePage } from '../model/table';
@@ -17,7 +17,7 @@ import type { MremapStmt } from '../program';
 import { hex16 } from '../u64';
 import { pmdSize, type Task } from './fault';
 import { mmPopulate, reportMapped } from './mmap';
-import { deposit, indexOf, isHugePmd, pmdSlot, pteAlloc, splitHugePmd, withdraw, type Slot } from './pgtable';
+import { deposit, indexOf, isHugePmd, pmdSlot, PTE, pteAlloc, splitHugePmd, withdraw, type Slot } from './pgtable';
 import { userPolicy } from './policy';
 import { taskOf } from './syscall';
 import { munmapRange } from './unmap';
@@ -231,8 +231,8 @@ function movePtes(task: Task, src: TablePage, oldAddr: bigint, dst: TablePage, n
   const { machine } = task;
   const shift = BigInt(machine.profile.pageShift);
   const count = Number(extent >> shift);
-  const s = Number((oldAddr >> shift) & BigInt(src.ptrs - 1));
-  const d = Number((newAddr >> shift) & BigInt(dst.ptrs - 1));
+  const s = indexAt(machine.profile, PTE, oldAddr);
+  const d = indexAt(machine.profile, PTE, newAddr);
   let moved = 0;
   machine.touch(src);
   machine.touch(dst);

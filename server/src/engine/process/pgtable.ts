@@ -5,7 +5,7 @@
 // Leaf templates are computed once per protection and reused, so bulk loops only OR in the
 // address bits of each page.
 
-import type { Depth } from '../arch/profile';
+import { indexAt, type Depth, type LevelGeometry } from '../arch/profile';
 import { findBit, type DescriptorCodec } from '../arch/codec';
 import type { Machine } from '../model/machine';
 import type { WalkOptions } from '../walk';
@@ -168,23 +168,15 @@ export function leafBits(machine: Machine): LeafBits {
   return bits;
 }
 
-/** BigInt constants of a profile that every user walk needs. */
-export interface UserGeometry {
-  pageShift: bigint;
-  /** HPAGE_PMD_SIZE. */
-  pmdSize: bigint;
+/** Whether [start, end) is one whole huge PMD: HPAGE_PMD_SIZE bytes, aligned. */
+export function wholePmd(machine: Machine, start: bigint, end: bigint): boolean {
+  const pmd = machine.profile.levels[PMD] as LevelGeometry;
+  return (start & pmd.offsetMask) === 0n && end - start === pmd.sizeBig;
 }
 
-const geometries = new WeakMap<object, UserGeometry>();
-
-export function geometry(machine: Machine): UserGeometry {
-  const profile = machine.profile;
-  let g = geometries.get(profile);
-  if (!g) {
-    g = { pageShift: BigInt(profile.pageShift), pmdSize: 1n << BigInt(profile.levels[PMD]?.shift ?? 21) };
-    geometries.set(profile, g);
-  }
-  return g;
+/** The first and last index of [start, end) in its PTE table (one table: the range lies under one PMD entry). */
+export function pteIndices(machine: Machine, start: bigint, end: bigint): [number, number] {
+  return [indexAt(machine.profile, PTE, start), indexAt(machine.profile, PTE, end - 1n)];
 }
 
 /**
@@ -217,8 +209,7 @@ export function setLeaf(machine: Machine, table: TablePage, index: number, pa: n
 
 /** The index of `va` in a table. */
 export function indexOf(machine: Machine, table: TablePage, va: bigint): number {
-  const level = machine.profile.levels[table.depth];
-  return Number((va >> BigInt(level?.shift ?? 0)) & BigInt((level?.ptrs ?? 1) - 1));
+  return indexAt(machine.profile, table.depth, va);
 }
 
 export interface Slot {

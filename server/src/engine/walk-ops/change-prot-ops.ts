@@ -6,7 +6,7 @@
 
 import { ACTION_CONTINUE, type WalkOps } from '../walk';
 import type { Task } from '../process/fault';
-import { geometry, isHugePmd, leafBits, PTE, splitHugePmd } from '../process/pgtable';
+import { isHugePmd, leafBits, PTE, pteIndices, splitHugePmd, wholePmd } from '../process/pgtable';
 import { PG_ANON, PG_EXCLUSIVE } from '../process/memory';
 import type { TablePage } from '../model/table';
 import { VM_SHARED, VM_WRITE, type Vma } from '../process/vma';
@@ -36,10 +36,7 @@ function changePteRange(state: ChangeProtState, table: TablePage, start: bigint,
   const machine = state.task.machine;
   const codec = machine.profile.codec;
   const bits = leafBits(machine);
-  const shift = geometry(machine).pageShift;
-  const mask = BigInt(table.ptrs - 1);
-  const first = Number((start >> shift) & mask);
-  const last = Number(((end - 1n) >> shift) & mask);
+  const [first, last] = pteIndices(machine, start, end);
   const prot = state.prot;
   const upgrade = state.tryWritable && (prot & VM_WRITE) === 0;
   // The four templates a PTE can get: clean or dirty, with or without the write upgrade.
@@ -87,8 +84,7 @@ export const changeProtOps: WalkOps<ChangeProtState> = {
     const machine = walk.machine;
     const slot = { table, index };
     if (isHugePmd(machine, slot)) {
-      const size = geometry(machine).pmdSize;
-      if (start % size === 0n && end - start === size) {
+      if (wholePmd(machine, start, end)) {
         // change_huge_pmd on the whole huge PMD.
         const lo = table.lo(index);
         const hi = table.hi(index);

@@ -9,7 +9,7 @@
 
 import { ACTION_CONTINUE, type WalkOps } from '../walk';
 import type { Task } from '../process/fault';
-import { deposit, geometry, isHugePmd, leafBits, pmdSlot, PTE, pteAlloc } from '../process/pgtable';
+import { deposit, isHugePmd, leafBits, pmdSlot, PTE, pteAlloc, pteIndices } from '../process/pgtable';
 import { PG_ANON } from '../process/memory';
 import type { Mm } from '../process/mm';
 import type { TablePage } from '../model/table';
@@ -34,10 +34,7 @@ function copyPteRange(state: CopyRangeState, src: TablePage, dst: TablePage, sta
   const { machine, memory } = state.task;
   const codec = machine.profile.codec;
   const bits = leafBits(machine);
-  const shift = geometry(machine).pageShift;
-  const mask = BigInt(src.ptrs - 1);
-  const first = Number((start >> shift) & mask);
-  const last = Number(((end - 1n) >> shift) & mask);
+  const [first, last] = pteIndices(machine, start, end);
   const shared = (state.vma.flags & VM_SHARED) !== 0;
   let srcWritten = 0;
   let dstWritten = 0;

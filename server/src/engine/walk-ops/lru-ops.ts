@@ -11,7 +11,7 @@
 
 import { ACTION_CONTINUE, type WalkOps } from '../walk';
 import type { Task } from '../process/fault';
-import { geometry, isHugePmd, leafBits, PTE, splitHugePmd } from '../process/pgtable';
+import { isHugePmd, leafBits, PTE, pteIndices, splitHugePmd, wholePmd } from '../process/pgtable';
 import { PG_ANON } from '../process/memory';
 import type { TablePage } from '../model/table';
 import { VM_EXEC, VM_READ, VM_WRITE, type Vma } from '../process/vma';
@@ -41,10 +41,7 @@ function lruPteRange(state: LruState, table: TablePage, start: bigint, end: bigi
   const { machine, memory } = task;
   const codec = machine.profile.codec;
   const bits = leafBits(machine);
-  const shift = geometry(machine).pageShift;
-  const mask = BigInt(table.ptrs - 1);
-  const first = Number((start >> shift) & mask);
-  const last = Number(((end - 1n) >> shift) & mask);
+  const [first, last] = pteIndices(machine, start, end);
   let written = 0;
   machine.touch(table);
   for (let i = first; i <= last; i++) {
@@ -83,13 +80,12 @@ export const lruOps: WalkOps<LruState> = {
     const machine = walk.machine;
     const slot = { table, index };
     if (isHugePmd(machine, slot)) {
-      const size = geometry(machine).pmdSize;
       const lo = table.lo(index);
       const hi = table.hi(index);
       const pa = machine.profile.codec.address(lo, hi);
       const { memory } = state.task;
       if (memory.isHugeZero(pa) || mapcount(state.task, pa) !== 1) return 0;
-      if (start % size === 0n && end - start === size) {
+      if (wholePmd(machine, start, end)) {
         // A whole huge PMD: COLD and FREE age (and clean) it; PAGEOUT of an anonymous THP
         // needs swap.
         if (state.advice === 'pageout') return 0;

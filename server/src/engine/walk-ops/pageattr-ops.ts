@@ -7,7 +7,7 @@
 // no such check: a block is changed whole whatever part of it the range covers. Both rewrite
 // every PTE in the range, empty ones included (walk_pte_range calls pte_entry for each).
 
-import type { Depth } from '../arch/profile';
+import { entrySize, type Depth } from '../arch/profile';
 import type { Machine } from '../model/machine';
 import type { TablePage } from '../model/table';
 import { ACTION_CONTINUE, EINVAL, walkRange, type Walk, type WalkOps } from '../walk';
@@ -96,7 +96,7 @@ function applyToLeaf(walk: Walk<PageattrState>, table: TablePage, index: number)
 }
 
 function hit(walk: Walk<PageattrState>, table: TablePage, index: number, depth: Depth, start: bigint): LeafHit {
-  const size = 1n << BigInt(walk.machine.profile.levels[depth]?.shift ?? 0);
+  const size = entrySize(walk.machine.profile, depth);
   const blockStart = start - (start & (size - 1n));
   return { table, index, depth, blockStart, blockEnd: blockStart + size };
 }
@@ -108,7 +108,7 @@ function hit(walk: Walk<PageattrState>, table: TablePage, index: number, depth: 
 function arm64Leaf(depth: Depth) {
   return (walk: Walk<PageattrState>, table: TablePage, index: number, start: bigint, end: bigint): number => {
     if (!walk.isLeaf(table, index, depth)) return 0;
-    const size = 1n << BigInt(walk.machine.profile.levels[depth]?.shift ?? 0);
+    const size = entrySize(walk.machine.profile, depth);
     if (end - start !== size) {
       walk.state.partial = hit(walk, table, index, depth, start);
       return -EINVAL;
@@ -123,7 +123,7 @@ function arm64Leaf(depth: Depth) {
 function riscvLeaf(depth: Depth) {
   return (walk: Walk<PageattrState>, table: TablePage, index: number, start: bigint, end: bigint): number => {
     if (!walk.isLeaf(table, index, depth)) return 0;
-    const size = 1n << BigInt(walk.machine.profile.levels[depth]?.shift ?? 0);
+    const size = entrySize(walk.machine.profile, depth);
     if (end - start !== size) walk.state.overchanged.push(hit(walk, table, index, depth, start));
     applyToLeaf(walk, table, index);
     return 0;

@@ -9,7 +9,7 @@
 
 import { ACTION_CONTINUE, type WalkOps } from '../walk';
 import type { Task } from '../process/fault';
-import { geometry, isHugePmd, leafBits, PTE, splitHugePmd, zapDeposited } from '../process/pgtable';
+import { isHugePmd, leafBits, PTE, pteIndices, splitHugePmd, wholePmd, zapDeposited } from '../process/pgtable';
 import type { TablePage } from '../model/table';
 
 export interface ZapState {
@@ -26,10 +26,7 @@ function zapPteRange(state: ZapState, pmdTable: TablePage, pmdIndex: number, tab
   const { machine, memory } = state.task;
   const codec = machine.profile.codec;
   const bits = leafBits(machine);
-  const shift = geometry(machine).pageShift;
-  const mask = BigInt(table.ptrs - 1);
-  const first = Number((start >> shift) & mask);
-  const last = Number(((end - 1n) >> shift) & mask);
+  const [first, last] = pteIndices(machine, start, end);
   let written = 0;
   let skipped = false;
   machine.touch(table);
@@ -78,8 +75,7 @@ export const zapOps: WalkOps<ZapState> = {
     const state = walk.state;
     const machine = walk.machine;
     const slot = { table, index };
-    const size = geometry(machine).pmdSize;
-    const whole = start % size === 0n && end - start === size;
+    const whole = wholePmd(machine, start, end);
     if (isHugePmd(machine, slot)) {
       if (whole) {
         zapHugePmd(state, table, index);
