@@ -133,7 +133,7 @@ scenario "x86 clean" {
 
   // A statement that fills fresh tables with runs of leaves is checked by the runs' templates
   // (kernel/wx.ts); these pin down that the answer is the one an entry-by-entry check gives.
-  it('counts every W+X page a big mapping in fresh 4K tables leaves, and none when it is not executable', () => {
+  it('counts every W+X page a statement leaves in fresh tables, and none when it is not executable', () => {
     const r = run(`scenario "rwx" {
   kernel {
     map 0xffff888000000000 size 4M phys 0 prot rwx leaf=pte
@@ -149,11 +149,19 @@ scenario "rwx into a table that existed" {
     map 0xffff888000000000 size 4K phys 0 prot rw leaf=pte
     map 0xffff888000001000 size 2M - 4K phys 0x1000 prot rwx leaf=pte
   }
+}
+scenario "a 2M page split, then one of its pages made executable" {
+  kernel {
+    map 0xffff888000000000 size 2M phys 0 prot rw
+    set_memory_x 0xffff888000000000 + 5p pages 1
+    expect leaf(0xffff888000000000) == pte
+  }
 }`);
     const wx = (i: number): string[] => (r.runs[i]?.findings ?? []).filter((f) => f.code === 'wx-mapping').map((f) => f.message.split(' writable')[0] ?? '');
     assert.deepEqual(wx(0), ['map left 1024 pages']);
     assert.deepEqual(wx(1), []);
     assert.deepEqual(wx(2), ['map left 511 pages']);
+    assert.deepEqual(wx(3), ['set_memory_x left 1 page']);
   });
 
   it('has the W and X bits of every profile outside its output-address field', () => {

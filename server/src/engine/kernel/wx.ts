@@ -3,6 +3,7 @@
 
 import type { Depth } from '../arch/profile';
 import type { Machine, StepRecord } from '../model/machine';
+import type { TablePage } from '../model/table';
 import { hex16 } from '../u64';
 import { entryVa } from '../model/entry-va';
 
@@ -89,10 +90,12 @@ export function wxLeftBy(machine: Machine, record: StepRecord): WxLeft | undefin
       const va = entryVa(profile, table, i);
       if (first === undefined || va < first) first = va;
     };
-    // A table this step allocated and filled only with leaf runs whose templates are not W+X
-    // holds no W+X entry.
-    if (table.bornStep === record.index && table.freshRuns !== undefined && !table.freshRuns.some((_, k, runs) => k % 2 === 0 && passesWx(runs[k] ?? 0, runs[k + 1] ?? 0, test))) continue;
-    if (changes === 'all') {
+    // A table this step allocated and wrote with leaf runs whose templates are not W+X, and a
+    // few single entries, holds W+X entries only among those few.
+    const fresh = table.bornStep === record.index ? freshWrites(table, test) : undefined;
+    if (fresh !== undefined) {
+      for (const i of fresh) if (scanWx(e, i, i + 1, test) === i) consider(i);
+    } else if (changes === 'all') {
       for (let i = scanWx(e, 0, table.ptrs, test); i >= 0; i = scanWx(e, i + 1, table.ptrs, test)) consider(i);
     } else {
       for (let k = 0; k < changes.length; k += 3) {
@@ -103,6 +106,18 @@ export function wxLeftBy(machine: Machine, record: StepRecord): WxLeft | undefin
   }
   if (pages === 0n || first === undefined) return undefined;
   return { pages, firstText: hex16(first), rule: RULES[profile.family] };
+}
+
+/**
+ * The entries of a table allocated in this step that can be W+X, when its runs' templates are
+ * not (their address fields cannot add W or X bits, see WX_TESTS): the ones written one at a
+ * time. Undefined when every entry has to be looked at.
+ */
+function freshWrites(table: TablePage, test: WxTest): readonly number[] | undefined {
+  const runs = table.freshRuns;
+  if (runs === undefined) return undefined;
+  for (let k = 0; k < runs.length; k += 2) if (passesWx(runs[k] ?? 0, runs[k + 1] ?? 0, test)) return undefined;
+  return table.freshWrites ?? [];
 }
 
 /** Whether (lo, hi) has the family's W and X bits, whatever else it holds. */

@@ -325,6 +325,7 @@ export class Machine {
       return;
     }
     table.touchedStep = this.step;
+    if (table.bornStep !== this.step) table.forgetFresh();
     if (this.historyEnabled) table.beginStep(this.step);
     this.current?.tablesWritten.push(table);
   }

@@ -72,8 +72,9 @@ export interface TableContent {
 
 const POW32 = 2 ** 32;
 
-/** Leaf runs TablePage.freshRuns remembers; a table written in more pieces is checked entry by entry. */
+/** Leaf runs and single writes a fresh table remembers; one written in more pieces is checked entry by entry. */
 const MAX_FRESH_RUNS = 8;
+const MAX_FRESH_WRITES = 16;
 
 /**
  * Entry arrays are cut from shared 1 MiB slabs. An ArrayBuffer per table made table allocation
@@ -109,12 +110,14 @@ export class TablePage {
   /** The step that last wrote this table, so `Machine.touch` runs once per table per step. */
   touchedStep = -2;
   /**
-   * The templates (lo, hi pairs) of the leaf runs written since the table was allocated, while
-   * `setLeafRun` is all that wrote it (at most MAX_FRESH_RUNS); undefined once anything else did.
-   * A check of what the allocating step left in a fresh table can then test a few templates
-   * instead of every entry (kernel/wx.ts).
+   * How the step that allocated the table wrote it, while that is a few pieces: the templates
+   * (lo, hi pairs) of its leaf runs (`setLeafRun`), and the indices it wrote one at a time
+   * (`set`). Undefined once there are more, or after that step. A check of what the allocating
+   * step left in a fresh table can then test a few templates and entries instead of every entry
+   * (kernel/wx.ts).
    */
   freshRuns: number[] | undefined = [];
+  freshWrites: number[] | undefined = undefined;
   /** Undo records of the steps that changed the table, oldest first. */
   private readonly history: StepUndo[] = [];
   /** The record the current step logs into, while history is on and the table predates the step. */
@@ -208,7 +211,7 @@ export class TablePage {
     const runs = this.freshRuns;
     if (runs !== undefined) {
       if (runs.length < 2 * MAX_FRESH_RUNS) runs.push(tlo, thi);
-      else this.freshRuns = undefined;
+      else this.forgetFresh();
     }
     for (let k = 0; k < count; k++) {
       const i = first + k;
@@ -240,9 +243,21 @@ export class TablePage {
     children[i] = child;
   }
 
+  private noteFreshWrite(i: number): void {
+    const writes = (this.freshWrites ??= []);
+    if (writes.length < MAX_FRESH_WRITES) writes.push(i);
+    else this.forgetFresh();
+  }
+
+  /** Drops what freshRuns and freshWrites say (the allocating step is over, or they say too little). */
+  forgetFresh(): void {
+    this.freshRuns = undefined;
+    this.freshWrites = undefined;
+  }
+
   /** Writes an entry without telling the undo log (the log's own rollback). */
   revertEntry(i: number, lo: number, hi: number): void {
-    this.freshRuns = undefined;
+    if (this.freshRuns !== undefined) this.noteFreshWrite(i);
     const wasNone = this.e[2 * i] === 0 && this.e[2 * i + 1] === 0;
     const isNone = lo === 0 && hi === 0;
     this.e[2 * i] = lo;
