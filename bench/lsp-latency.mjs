@@ -64,13 +64,14 @@ export async function run({ root }) {
       await connection.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'ptscn', version: 1, text } });
       await opened;
       const times = [];
-      // Typing inside a scenario: a space added at the end of its head line, then taken away,
-      // cycling through the scenarios. The edited one runs again; the server reuses the runs of
-      // the others (those below it moved, and get their findings moved with them).
-      const heads = [...text.matchAll(/^scenario .*$/gm)].map((m) => (m.index ?? 0) + m[0].length);
+      // Typing inside a scenario: a letter added to its name, then taken away, cycling through
+      // the scenarios. The edited one runs again (a change of layout or comments alone would not
+      // run it: the server moves its findings); the server reuses the runs of the others (those
+      // below it moved, and get their findings moved with them).
+      const heads = [...text.matchAll(/^scenario "[^"\n]*"/gm)].map((m) => (m.index ?? 0) + m[0].length - 1);
       for (let version = 2; version < 2 + CHANGES; version++) {
         const at = heads[Math.floor((version - 2) / 2) % heads.length] ?? text.length;
-        const next = version % 2 === 0 ? `${text.slice(0, at)} ${text.slice(at)}` : text;
+        const next = version % 2 === 0 ? `${text.slice(0, at)}x${text.slice(at)}` : text;
         const done = published(uri, version);
         const t0 = performance.now();
         await connection.sendNotification('textDocument/didChange', {

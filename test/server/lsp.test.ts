@@ -171,6 +171,39 @@ describe('diagnostics', () => {
     assert.deepEqual(engine.calls, ['wx in a process', 'tables', 'wx in a process']);
   });
 
+  it('does not run a scenario again for comments, blank lines or indentation inside it; its findings move with its tokens', async () => {
+    const engine = createFakeEngine();
+    const s = await LspSession.inMemory({
+      settings: { diagnostics: { debounce: 0 } },
+      server: { runScenarioSteps: (scenario, options) => engine.runScenarioSteps(scenario, options), backgroundRunPause: 60_000 },
+    });
+    sessions.push(s);
+    await s.open(URI, BASIC);
+    await s.waitForDiagnostics(URI, 1);
+    // Inside the first scenario: a comment line, a blank line, deeper indentation and a comment
+    // after the statement; the lines below it shift by different amounts.
+    const relaid = BASIC.replace('    mmap buf size 4p prot rwx\n', '    # the buffer\n\n        mmap buf size 4p prot rwx   # on purpose\n');
+    const v2 = await s.change(URI, relaid);
+    const published = await s.waitForDiagnostics(URI, v2);
+    assert.deepEqual(engine.calls, ['wx in a process', 'tables']);
+    const wx = published.diagnostics.find((d) => d.code === 'wx-mapping');
+    assert.deepEqual(wx?.range, { start: at(relaid, 'mmap buf'), end: at(relaid, 'mmap buf', 'mmap buf size 4p prot rwx'.length) });
+    const actions = await s.request<CodeAction[]>('textDocument/codeAction', { textDocument: { uri: URI }, range: wx?.range, context: { diagnostics: [wx] } });
+    assert.deepEqual(actions[0]?.edit?.changes?.[URI]?.[0]?.range.start, at(relaid, 'rwx'));
+    const leak = published.diagnostics.find((d) => d.code === 'ctor-dtor-leak');
+    assert.deepEqual(leak?.relatedInformation?.[0]?.location.range.start, at(relaid, 'as t', 3));
+
+    // Spacing inside a line is part of what a scenario says (a message may quote it), and so is
+    // every token: both run the scenario again.
+    const respaced = relaid.replace('size 4p', 'size  4p');
+    await s.waitForDiagnostics(URI, await s.change(URI, respaced));
+    assert.deepEqual(engine.calls, ['wx in a process', 'tables', 'wx in a process']);
+    const changed = respaced.replace('prot rwx', 'prot rw');
+    const last = await s.waitForDiagnostics(URI, await s.change(URI, changed));
+    assert.deepEqual(engine.calls, ['wx in a process', 'tables', 'wx in a process', 'wx in a process']);
+    assert.deepEqual(codes(last.diagnostics), ['ctor-dtor-leak']);
+  });
+
   it('turns the time limit into resource-limit instead of hanging', async () => {
     let clock = 0;
     const engine = createFakeEngine();

@@ -1,11 +1,12 @@
 // Per-document state: the analysis of each version (parse + check) and the runs made from it.
 // Everything is keyed by version, so nothing computed for an older text is ever served, except
 // through the run memo: a scenario's run depends only on its own text (and the run settings),
-// so a later version whose scenario text is unchanged reuses it instead of running it again.
+// and not on its comments or layout (scenarioLayout), so a later version whose scenario reads
+// the same reuses it instead of running it again.
 
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import type { Finding, Program, Scenario, Span } from '../engine/index';
-import { parseAndCheck } from './language';
+import { parseAndCheck, tokensOf } from './language';
 import type { TimedRun } from './run';
 
 export interface Analysis {
@@ -24,16 +25,72 @@ export function hasStaticErrors(analysis: Analysis, scenario: Scenario): boolean
   return scenarioProblems(analysis, scenario).some((p) => p.severity === 'error');
 }
 
-/** A finished run remembered by its scenario's text, with where the scenario started then. */
+/**
+ * What a scenario's run depends on in its text, and where its tokens are. The key is the text
+ * without comments, blank lines, indentation or trailing blanks: a statement ends at a line
+ * break, and spacing inside a line is kept as written (a message may quote source text), so two
+ * texts with one key run alike. `starts` are the offsets of its tokens from the scenario's start,
+ * to move findings from one text to the other.
+ */
+export interface ScenarioLayout {
+  key: string;
+  starts: number[];
+}
+
+export function scenarioLayout(text: string, scenario: Scenario): ScenarioLayout {
+  const slice = text.slice(scenario.span.start, scenario.span.end);
+  const starts: number[] = [];
+  let key = '';
+  let lineStart = true;
+  let end = 0;
+  for (const token of tokensOf(slice)) {
+    if (token.kind === 'comment' || token.kind === 'eof') continue;
+    if (token.kind === 'newline') {
+      if (!lineStart) key += '\n';
+      lineStart = true;
+      continue;
+    }
+    key += lineStart ? token.text : slice.slice(end, token.start) + token.text;
+    starts.push(token.start);
+    lineStart = false;
+    end = token.end;
+  }
+  return { key, starts };
+}
+
+/** A finished run remembered by its scenario's layout key, with where the scenario and its tokens were then. */
 export interface RememberedRun {
   start: number;
+  starts: number[];
   timed: TimedRun;
 }
 
-/** Moves a finding made for a scenario that started `delta` characters earlier or later. */
-export function shiftFinding(finding: Finding, delta: number): Finding {
-  if (delta === 0) return finding;
-  const move = (span: Span): Span => ({ start: span.start + delta, end: span.end + delta });
+/** Whether a remembered run's spans fit the scenario as it is now, token for token. */
+export function samePlace(before: RememberedRun, start: number, layout: ScenarioLayout): boolean {
+  return before.start === start && before.starts.length === layout.starts.length && before.starts.every((offset, k) => offset === layout.starts[k]);
+}
+
+/**
+ * Moves a finding made for a scenario laid out as `from` to the same tokens laid out as `to`:
+ * an offset keeps its distance from the token at or before it (spans start and end on tokens,
+ * and the spacing inside a line is the same in both).
+ */
+export function moveFinding(finding: Finding, from: { start: number; starts: readonly number[] }, to: { start: number; starts: readonly number[] }): Finding {
+  const offset = (at: number): number => {
+    const rel = at - from.start;
+    let lo = 0;
+    let hi = from.starts.length - 1;
+    let k = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if ((from.starts[mid] ?? 0) <= rel) {
+        k = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return k < 0 ? to.start + rel : to.start + (to.starts[k] ?? 0) + (rel - (from.starts[k] ?? 0));
+  };
+  const move = (span: Span): Span => ({ start: offset(span.start), end: offset(span.end) });
   const moved: Finding = { ...finding, span: move(finding.span) };
   if (finding.related) moved.related = finding.related.map((r) => ({ ...r, span: move(r.span) }));
   const fix = finding.fix;
@@ -45,7 +102,7 @@ export function shiftFinding(finding: Finding, delta: number): Finding {
 export class DocumentStore {
   private readonly analyses = new Map<string, Analysis>();
   private readonly runs = new Map<string, { version: number; byScenario: Map<number, TimedRun> }>();
-  /** Per document: the runs of its last analysed version, by scenario text (forgotten when the run settings change). */
+  /** Per document: the runs of its last analysed version, by scenario layout key (forgotten when the run settings change). */
   private readonly memos = new Map<string, Map<string, RememberedRun>>();
 
   /** The analysis of the document's current version, computed once per version. */
@@ -79,7 +136,7 @@ export class DocumentStore {
     return entry.byScenario.get(scenarioIndex);
   }
 
-  /** The run remembered for a scenario with exactly this text. */
+  /** The run remembered for a scenario with this layout key. */
   recall(uri: string, key: string): RememberedRun | undefined {
     return this.memos.get(uri)?.get(key);
   }

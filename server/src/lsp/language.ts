@@ -2,11 +2,16 @@
 // change in language/index.ts touches one place.
 
 import type { Finding, Program, Span } from '../engine/index';
-import { analyze, format, namesInScope, parse, symbolAt as languageSymbolAt, symbols, symbolSpans, type NameSymbol as LanguageSymbol, type ScenarioSymbols, type SymbolKind } from '../language/index';
+import { analyze, format, lex, namesInScope, parse, symbolAt as languageSymbolAt, symbols, symbolSpans, type NameSymbol as LanguageSymbol, type ScenarioSymbols, type SymbolKind } from '../language/index';
 
 /** Parses and checks a document. Never throws (language's invariant). */
 export function parseAndCheck(text: string): { program: Program; problems: Finding[] } {
   return analyze(text);
+}
+
+/** The tokens of `text`, comments and line breaks included (what is layout and what is meaning). */
+export function tokensOf(text: string): ReturnType<typeof lex> {
+  return lex(text);
 }
 
 /** Parses only, for listing scenarios. */

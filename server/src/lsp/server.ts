@@ -36,7 +36,7 @@ import { codeActions } from './code-actions';
 import { codeLenses, hasConcurrent } from './code-lens';
 import { complete } from './completion';
 import { sortFindings, toDiagnostic, toRange } from './diagnostics';
-import { DocumentStore, hasStaticErrors, scenarioProblems, shiftFinding, type Analysis, type RememberedRun } from './documents';
+import { DocumentStore, hasStaticErrors, moveFinding, samePlace, scenarioLayout, scenarioProblems, type Analysis, type RememberedRun } from './documents';
 import { hover } from './hover';
 import { formatText, parseAndCheck, parseOnly, symbolAt } from './language';
 import { inspectorTree } from './inspector';
@@ -166,9 +166,11 @@ export function startServer(connection: Connection, options: ServerOptions = {})
   /**
    * Parses, checks and runs every runnable scenario, then publishes, unless a newer edit came.
    *
-   * A scenario whose text is unchanged since the last analysis is not run again: at the same
-   * place its run is reused whole; moved (an edit above it), its findings are moved with it and
-   * published at once, and the run behind hovers and the inspector is redone after publishing.
+   * A scenario that reads the same as at the last analysis (scenarioLayout: only comments,
+   * blank lines or blanks around lines changed) is not run again: with every token where it was,
+   * its run is reused whole; moved (an edit above it, or in its layout), its findings are moved
+   * with its tokens and published at once, and the run behind hovers and the inspector is redone
+   * after a pause in typing.
    */
   const analyze = async (uri: string): Promise<void> => {
     const document = documents.get(uri);
@@ -182,19 +184,20 @@ export function startServer(connection: Connection, options: ServerOptions = {})
       const analysis = store.analysis(document);
       const findings = [...analysis.problems];
       const memo = new Map<string, RememberedRun>();
-      const moved: { index: number; scenario: Scenario; key: string }[] = [];
+      const moved: { index: number; scenario: Scenario; key: string; starts: number[] }[] = [];
       if (settings.diagnostics.runOnType) {
         const text = document.getText();
         for (const [index, scenario] of analysis.program.scenarios.entries()) {
           if (hasStaticErrors(analysis, scenario)) continue;
-          const key = text.slice(scenario.span.start, scenario.span.end);
+          const layout = scenarioLayout(text, scenario);
+          const key = layout.key;
           const start = scenario.span.start;
           let timed = store.getRun(uri, version, index);
           const before = timed ? undefined : store.recall(uri, key);
-          if (before && before.start !== start) {
-            findings.push(...(before.timed.run?.findings ?? []).map((f) => shiftFinding(f, start - before.start)));
+          if (before && !samePlace(before, start, layout)) {
+            findings.push(...(before.timed.run?.findings ?? []).map((f) => moveFinding(f, before, { start, starts: layout.starts })));
             memo.set(key, before);
-            moved.push({ index, scenario, key });
+            moved.push({ index, scenario, key, starts: layout.starts });
             continue;
           }
           if (before) {
@@ -208,7 +211,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
             if (timed.isCancelled || isStale()) return;
             store.setRun(uri, version, index, timed);
           }
-          memo.set(key, { start, timed });
+          memo.set(key, { start, starts: layout.starts, timed });
           findings.push(...(timed.run?.findings ?? []));
         }
         await yieldToEventLoop();
@@ -229,7 +232,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
           setBusy(+1);
         }
       }
-      for (const { index, scenario, key } of moved) {
+      for (const { index, scenario, key, starts } of moved) {
         await yieldToEventLoop();
         if (isStale() || isShutDown) return;
         let timed = store.getRun(uri, version, index);
@@ -238,7 +241,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
           if (timed.isCancelled || isStale()) return;
           store.setRun(uri, version, index, timed);
         }
-        memo.set(key, { start: scenario.span.start, timed });
+        memo.set(key, { start: scenario.span.start, starts, timed });
       }
     } catch (error) {
       reportBug('analysis', error);
