@@ -12,7 +12,7 @@ import type { Binding } from './exec/context';
 import { tablesAtStep } from './explore/index';
 import { TableTree } from './inspect-tree';
 import { ptdumpText } from './kernel/ptdump';
-import type { AddressSpace, Counters, Machine } from './model/machine';
+import { depthsIn, type AddressSpace, type Counters, type Machine } from './model/machine';
 import type { LedgerEventKind, TablePage } from './model/table';
 import { entryVa } from './model/entry-va';
 import type { Span } from './program';
@@ -144,7 +144,7 @@ export class RunState {
       tablesFreed: s.tablesFreed.map((t) => t.id),
       tablesWritten: s.tablesWritten.map((t) => t.id),
       entriesWritten: s.entriesWritten,
-      levelsTouched: [...s.levelsTouched].sort().map((d) => this.profile.levels[d]?.name ?? ''),
+      levelsTouched: depthsIn(s.levelsTouched).map((d) => this.profile.levels[d]?.name ?? ''),
       counters: s.counters,
     }));
   }

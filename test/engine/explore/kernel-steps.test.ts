@@ -99,7 +99,7 @@ function dump(machine: Machine, ctx: ExecContext): string {
         written: record.tablesWritten.map((t) => t.id),
         entries: record.entriesWritten,
         valid: record.validWrites,
-        levels: [...record.levelsTouched],
+        levels: record.levelsTouched,
       },
       phys: machine.phys.signature(),
       physUsed: machine.tables.map((t) => machine.phys.isUsed(t.pa)),

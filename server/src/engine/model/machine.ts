@@ -72,6 +72,13 @@ export interface PgtablePageSource {
   free(machine: Machine, pa: number): void;
 }
 
+/** The depths whose bits are set in a StepRecord.levelsTouched mask, shallowest first. */
+export function depthsIn(mask: number): Depth[] {
+  const depths: Depth[] = [];
+  for (let depth = 0; depth < 5; depth++) if ((mask & (1 << depth)) !== 0) depths.push(depth as Depth);
+  return depths;
+}
+
 /** What one executed statement did. */
 export interface StepRecord {
   index: number;
@@ -89,8 +96,8 @@ export interface StepRecord {
   entriesWritten: number;
   /** Entries written with the valid bit set (the W+X check skips steps with none). */
   validWrites: number;
-  /** Levels whose entries were written. */
-  levelsTouched: Set<Depth>;
+  /** Levels whose entries were written: bit d for tables of depth d (see depthsIn). */
+  levelsTouched: number;
   counters: Counters;
 }
 
@@ -215,8 +222,9 @@ export class Machine {
       tablesWritten: [],
       entriesWritten: 0,
       validWrites: 0,
-      levelsTouched: new Set(),
-      counters: { ...this.counters },
+      levelsTouched: 0,
+      // The live counters while the step runs; endStep keeps a copy of them as they end.
+      counters: this.counters,
     };
     if (this.step + 1 > this.budget.steps) throw new RunStop('budget', `the run would exceed ${this.budget.steps} steps`);
   }
@@ -257,8 +265,7 @@ export class Machine {
     const written = current?.tablesWritten.length ?? 0;
     const entries = current?.entriesWritten ?? 0;
     const valid = current?.validWrites ?? 0;
-    // levelsTouched only grows, in insertion order: its size is enough to take it back.
-    const levels = current?.levelsTouched.size ?? 0;
+    const levels = current?.levelsTouched ?? 0;
     const restoreSource = depth >= 1 ? captureFields(this.pgtablePages) : undefined;
     const restoreDeep = depth >= 2 ? this.captureDeep() : undefined;
     return () => {
@@ -281,11 +288,7 @@ export class Machine {
         truncate(current.tablesWritten, written);
         current.entriesWritten = entries;
         current.validWrites = valid;
-        if (current.levelsTouched.size !== levels) {
-          const kept = [...current.levelsTouched].slice(0, levels);
-          current.levelsTouched.clear();
-          for (const depth of kept) current.levelsTouched.add(depth);
-        }
+        current.levelsTouched = levels;
       }
       restoreSource?.();
       restoreDeep?.();
@@ -350,7 +353,7 @@ export class Machine {
     if (current) {
       current.entriesWritten += n;
       if (validKernel) current.validWrites += n;
-      if (!current.levelsTouched.has(table.depth)) current.levelsTouched.add(table.depth);
+      current.levelsTouched |= 1 << table.depth;
     }
     if (this.entriesWritten > this.budget.entries) {
       throw new RunStop('budget', `the run would write more than ${this.budget.entries} page-table entries`);

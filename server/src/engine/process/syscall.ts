@@ -1,6 +1,7 @@
 // What every process statement shares: the system call's argument rules, the task a
 // statement's faults run in, and the outcome of a range that crossed a hole.
 
+import type { LevelGeometry } from '../arch/profile';
 import type { ExecContext } from '../exec/context';
 import { errno, type Outcome } from '../exec/outcome';
 import type { Expr } from '../program';
@@ -21,11 +22,11 @@ const U64 = 1n << 64n;
 export function rangeArgs(ctx: ExecContext, what: string, addr: Expr, size: Expr): RangeArgs {
   const start = ctx.num(addr);
   const lenIn = ctx.num(size);
-  const offset = ctx.machine.profile.pageSize - 1n;
+  const page = ctx.machine.profile.levels[4] as LevelGeometry;
+  const offset = page.offsetMask;
   if ((start & offset) !== 0n) return { error: errno('EINVAL', `${what}: the start ${hex16(start)} is not page-aligned`) };
   // PAGE_ALIGN(len), with shifts: `& ~offset` on BigInts works on a negative number, slowly.
-  const pageShift = BigInt(ctx.machine.profile.pageShift);
-  const len = ((lenIn + offset) >> pageShift) << pageShift;
+  const len = ((lenIn + offset) >> page.shiftBig) << page.shiftBig;
   const end = start + len;
   if (end >= U64) return { error: errno('EINVAL', `${what}: the range wraps around the end of the address space`) };
   return { start, len, end };
