@@ -27,6 +27,7 @@ import { ALL_DEPTHS, READ, anyConflict, slotAccess, type Access } from './footpr
 import type { Thread } from './compile';
 import { StateMap, quickHash, type State, type ThreadState, type World } from './model';
 import { exec, frameUnits, runnable, type RaceKind, type StepOut } from './steps';
+import { truncate } from '../list';
 
 export interface Limits {
   states: number;
@@ -431,7 +432,7 @@ export function shorter(world: World, threads: readonly Thread[], s0: State, kin
     while (k < applied.length && k < list.length && applied[k]?.mut === list[k]) k++;
     if (k < applied.length) {
       journal.undo((applied[k] as { mark: number }).mark);
-      applied.length = k;
+      truncate(applied, k);
     }
     for (; k < list.length; k++) {
       const m = list[k] as Mutation;

@@ -24,6 +24,7 @@ import { hex16 } from '../u64';
 import type { Instr, KernelStmtInThread, Thread } from './compile';
 import { FREE, KEY_READ, KEY_WRITE, LOCK, MACHINE, READ, WRITE, objectAccess, slotAccess, type Access } from './footprint';
 import { entryUnits, frame, freeMicro, threadState, withMicro, type Frame, type LockState, type Micro, type Reg, type State, type ThreadState, type World } from './model';
+import { truncate } from '../list';
 
 export type RaceKind = 'use_after_free' | 'lost_update' | 'deadlock';
 
@@ -752,7 +753,7 @@ function kernelStep(tx: Tx, instr: Extract<Instr, { op: 'kernel' }>, ts: ThreadS
   journal.push(() => {
     ctx.names.clear();
     for (const [name, binding] of names) ctx.names.set(name, binding);
-    ctx.bindingLog.length = bindings;
+    truncate(ctx.bindingLog, bindings);
     ctx.space = space;
   });
   ctx.space = machine.kernel;

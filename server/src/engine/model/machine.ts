@@ -13,6 +13,7 @@ import type { Budget } from '../run-api';
 import type { Exploration } from '../exec/modules';
 import { PhysAllocator } from './phys';
 import { TablePage, type LedgerEvent, type LedgerEventKind, type UndoLog } from './table';
+import { truncate } from '../list';
 
 export type Feature = 'bbml2' | 'pti' | 'no_block_mappings' | 'no_cont_mappings' | 'pte_mapped_cache' | 'write_protect_pgtables';
 export type ThpMode = 'always' | 'madvise' | 'never';
@@ -303,8 +304,8 @@ export class Machine {
     const spaces = [...this.spaces.entries()].map(([name, space]) => [name, space, space.pgtablesBytes, space.unaccountedLinks.length, space.exited] as const);
     return () => {
       this.pgtablePages = pgtablePages;
-      this.steps.length = steps;
-      this.linearMaps.length = linearMaps;
+      truncate(this.steps, steps);
+      truncate(this.linearMaps, linearMaps);
       this.vmAreas.clear();
       for (const [name, area, freed] of areas) {
         area.freed = freed;
@@ -314,7 +315,7 @@ export class Machine {
       for (const [name, space, bytes, links, exited] of spaces) {
         space.pgtablesBytes = bytes;
         space.exited = exited;
-        space.unaccountedLinks.length = links;
+        truncate(space.unaccountedLinks, links);
         this.spaces.set(name, space);
       }
     };
@@ -675,10 +676,6 @@ export class Machine {
 const scratch = new Uint32Array(2);
 
 /** Shortens a list to `length` (a no-op when it already has that length). */
-function truncate(list: unknown[], length: number): void {
-  if (list.length !== length) list.length = length;
-}
-
 /**
  * Saves the own fields of an object whose class this file does not know (the page-table page
  * source): primitives and references as they are, sets, maps and arrays by content.

@@ -10,6 +10,7 @@
 
 import type { Span } from '../program';
 import type { Depth } from '../arch/profile';
+import { truncate } from '../list';
 
 export type LedgerEventKind = 'alloc' | 'ctor' | 'link' | 'unlink' | 'dtor' | 'free';
 
@@ -288,7 +289,7 @@ export class TablePage {
         this.parent = parent;
         this.parentIndex = parentIndex;
         this.name = name;
-        if (this.events.length !== events) this.events.length = events;
+        truncate(this.events, events);
       },
     };
   }
