@@ -98,6 +98,26 @@ scenario "sv48" {
     assertClean(r, 1);
   });
 
+  it('keeps every physical address of a run of leaves that crosses a 2^32 step of the descriptor word', () => {
+    // x86 holds PA bits in place, so its low descriptor word wraps at 4 GiB; riscv holds the
+    // PPN at bit 10, so its word wraps at 16 GiB. Each map below writes its PTEs as one run.
+    const r = run(`scenario "x86" {
+  kernel {
+    map 0xffff888000000000 size 64K phys 0xffff8000 prot rw leaf=pte
+  }
+}
+scenario "riscv" {
+  arch riscv64 mode=sv39
+  kernel {
+    map 0xffffffd800000000 size 64K phys 0x3ffff8000 prot rw leaf=pte
+  }
+}`);
+    const pas = (scenario: number, base: bigint): (string | undefined)[] =>
+      [7n, 8n, 9n].map((page) => r.runs[scenario]?.state.describeAddress(base + page * 4096n, 0).entry?.pa);
+    assert.deepEqual(pas(0, 0xffff888000000000n), ['0xfffff000', '0x100000000', '0x100001000']);
+    assert.deepEqual(pas(1, 0xffffffd800000000n), ['0x3fffff000', '0x400000000', '0x400001000']);
+  });
+
   it('forces the leaf size with leaf=pte|pmd', () => {
     const r = run(`scenario "forced" {
   kernel {
