@@ -716,7 +716,10 @@ const plainPages: PgtablePageSource = {
 };
 
 function hexPa(pa: number): string {
-  return '0x' + pa.toString(16);
+  // Number#toString(16) takes a slow path for values past 2^30; two smaller halves do not.
+  if (pa < 2 ** 30) return '0x' + pa.toString(16);
+  const high = Math.floor(pa / 2 ** 24);
+  return '0x' + high.toString(16) + (pa - high * 2 ** 24 + 2 ** 24).toString(16).slice(1);
 }
 
 /** "the PTE table `t` at 0x80123000" — how findings name a table page. */
