@@ -17,7 +17,7 @@ import type { MremapStmt } from '../program';
 import { hex16 } from '../u64';
 import { pmdSize, type Task } from './fault';
 import { mmPopulate, reportMapped } from './mmap';
-import { deposit, indexOf, isHugePmd, pmdSlot, PTE, pteAlloc, splitHugePmd, withdraw, type Slot } from './pgtable';
+import { deposit, isHugePmd, pmdSlot, PTE, pteAlloc, splitHugePmd, withdraw, type Slot } from './pgtable';
 import { userPolicy } from './policy';
 import { taskOf } from './syscall';
 import { munmapRange } from './unmap';
@@ -214,7 +214,7 @@ function entryHolder(task: Task, va: bigint, level: Depth, alloc: boolean): Slot
   let table = mm.root;
   for (;;) {
     const deepest = machine.profile.entryDepth[table.depth] ?? table.depth;
-    const index = indexOf(machine, table, va);
+    const index = indexAt(machine.profile, table.depth, va);
     if (deepest >= level) return { table, index };
     let child = table.children?.[index];
     if (!child) {

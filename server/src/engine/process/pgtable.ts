@@ -207,11 +207,6 @@ export function setLeaf(machine: Machine, table: TablePage, index: number, pa: n
   machine.writeEntry(table, index, ((address[0] ?? 0) | bits.lo(key)) >>> 0, ((address[1] ?? 0) | bits.hi(key)) >>> 0);
 }
 
-/** The index of `va` in a table. */
-export function indexOf(machine: Machine, table: TablePage, va: bigint): number {
-  return indexAt(machine.profile, table.depth, va);
-}
-
 export interface Slot {
   table: TablePage;
   index: number;
@@ -227,7 +222,7 @@ export function pmdSlot(machine: Machine, mm: Mm, va: bigint, alloc: boolean): S
   let table = mm.root;
   for (;;) {
     const deepest = profile.entryDepth[table.depth] ?? table.depth;
-    const index = indexOf(machine, table, va);
+    const index = indexAt(profile, table.depth, va);
     if (deepest >= PMD) return { table, index };
     let child = table.children?.[index];
     if (!child) {
