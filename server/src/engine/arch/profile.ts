@@ -563,6 +563,11 @@ export function entrySize(profile: ArchProfile, depth: Depth): bigint {
   return (profile.levels[depth] as LevelGeometry).sizeBig;
 }
 
+/** PAGE_SHIFT as a BigInt (the PTE level's, made once). */
+export function pageShiftOf(profile: ArchProfile): bigint {
+  return (profile.levels[4] as LevelGeometry).shiftBig;
+}
+
 /** The index `va` selects in a table of depth `depth` (pgd_index … pte_index; 0 at a folded level). */
 export function indexAt(profile: ArchProfile, depth: Depth, va: bigint): number {
   const level = profile.levels[depth] as LevelGeometry;

@@ -12,7 +12,7 @@
 //   page (the huge zero page for a read) and deposits a PTE table for a later split.
 // - A guard marker is VM_FAULT_SIGSEGV (handle_pte_marker).
 
-import { entrySize, indexAt } from '../arch/profile';
+import { entrySize, indexAt, pageShiftOf } from '../arch/profile';
 import type { Machine } from '../model/machine';
 import type { TablePage } from '../model/table';
 import { hex16 } from '../u64';
@@ -68,7 +68,7 @@ export function vmaPermits(machine: Machine, vma: Vma, access: Access): boolean 
 export function anonVmaPrepare(task: Task, vma: Vma): void {
   if (vma.anonVma !== 0) return;
   const vmas = task.mm.vmas;
-  const pageShift = BigInt(task.machine.profile.pageShift);
+  const pageShift = pageShiftOf(task.machine.profile);
   const compatible = (a: Vma, b: Vma): boolean =>
     a.end === b.start &&
     a.file === b.file &&
@@ -113,7 +113,7 @@ function noteMapped(task: Task, vma: Vma): void {
 
 /** The page offset in the VMA's file of `va`. */
 export function filePgoff(task: Task, vma: Vma, va: bigint): number {
-  return Number(vma.pgoff + ((va - vma.start) >> BigInt(task.machine.profile.pageShift)));
+  return Number(vma.pgoff + ((va - vma.start) >> pageShiftOf(task.machine.profile)));
 }
 
 /**
@@ -292,7 +292,7 @@ export function pageAt(task: Task, va: bigint): number | undefined {
   const codec = machine.profile.codec;
   if (isHugePmd(machine, slot)) {
     const base = codec.address(slot.table.lo(slot.index), slot.table.hi(slot.index));
-    const offset = Number((va % pmdSize(machine)) >> BigInt(machine.profile.pageShift)) * task.memory.pageSize;
+    const offset = Number((va % pmdSize(machine)) >> pageShiftOf(machine.profile)) * task.memory.pageSize;
     return task.memory.isHugeZero(base) ? task.memory.zeroPage() : base + offset;
   }
   const table = slot.table.children?.[slot.index];
@@ -318,7 +318,7 @@ export function populateRange(task: Task, vma: Vma, start: bigint, end: bigint, 
   const { machine, memory } = task;
   const codec = machine.profile.codec;
   const bits = leafBits(machine);
-  const pageShift = BigInt(machine.profile.pageShift);
+  const pageShift = pageShiftOf(machine.profile);
   const size = pmdSize(machine);
   const access: Access = write ? 'write' : 'read';
   const anon = !vma.file && (vma.flags & VM_SHARED) === 0;

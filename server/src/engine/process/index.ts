@@ -1,6 +1,7 @@
 // Processes: the ProcessModule the runner dispatches process blocks, fork and exit to, and the
 // queries (vmas, value, guard) it answers for expressions.
 
+import { pageShiftOf } from '../arch/profile';
 import type { ProcessModule } from '../exec/modules';
 import { errno } from '../exec/outcome';
 import type { AddressSpace } from '../model/machine';
@@ -36,7 +37,7 @@ function pageValue(space: AddressSpace, va: bigint): bigint | undefined {
   }
   // Not mapped: a file page keeps its value in the page cache; anonymous memory reads zero.
   if (vma.file) {
-    const pgoff = Number(vma.pgoff + ((va - vma.start) >> BigInt(machine.profile.pageShift)));
+    const pgoff = Number(vma.pgoff + ((va - vma.start) >> pageShiftOf(machine.profile)));
     const cached = vma.file.pages.get(pgoff);
     return cached === undefined ? 0n : memory.value(cached);
   }

@@ -9,7 +9,7 @@
 // that covers MODULES_VADDR (arch/arm/mm/pgd.c). The kernel half of a user PGD (the entries
 // pgd_ctor copies from swapper_pg_dir) is not modelled: it shares kernel tables.
 
-import type { Depth } from '../arch/profile';
+import { pageShiftOf, type Depth } from '../arch/profile';
 import { AddressSpace, type Machine } from '../model/machine';
 import type { TablePage } from '../model/table';
 import type { WalkOptions } from '../walk';
@@ -32,7 +32,7 @@ export class Mm extends AddressSpace {
     readonly machineRef: Machine,
   ) {
     super(name, false, machineRef.kernel.root);
-    this.vmas = new VmaTree(machineRef.profile.pageShift);
+    this.vmas = new VmaTree(pageShiftOf(machineRef.profile));
   }
 }
 

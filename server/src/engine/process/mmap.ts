@@ -7,6 +7,7 @@
 // (__get_unmapped_area → thp_get_unmapped_area_vmflags, 64-bit only).
 
 import { parseProt } from '../arch/codec';
+import { pageShiftOf } from '../arch/profile';
 import type { ExecContext } from '../exec/context';
 import { errno, ok, type Outcome } from '../exec/outcome';
 import type { MmapStmt } from '../program';
@@ -108,7 +109,7 @@ export function execMmap(ctx: ExecContext, stmt: MmapStmt): Outcome {
   if (stmt.at) munmapRange(task, start, end);
   const backing = file ? memory.newFile(false) : shared ? memory.newFile(true) : undefined;
   // Anonymous private VMAs take vm_pgoff = addr >> PAGE_SHIFT; file and shmem offsets start at 0.
-  const pgoff = backing ? 0n : start >> BigInt(profile.pageShift);
+  const pgoff = backing ? 0n : start >> pageShiftOf(profile);
   mm.vmas.addRange({ start, end, flags: vmFlags, file: backing, pgoff, anonVma: 0 }, stmt.prot.span);
   ctx.bind(stmt.name.text, { kind: 'value', value: start, span: stmt.name.span });
   if (flags.has('populate') || flags.has('locked')) mmPopulate(task, start, end);

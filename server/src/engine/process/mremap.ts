@@ -9,7 +9,7 @@
 // included. Then the old range is unmapped, unless MREMAP_DONTUNMAP keeps its (now empty) VMA.
 // A pure move of several VMAs (same length, MREMAP_FIXED) moves each one (remap_move, 6.17+).
 
-import { indexAt, type Depth } from '../arch/profile';
+import { indexAt, pageShiftOf, type Depth } from '../arch/profile';
 import type { ExecContext } from '../exec/context';
 import { errno, ok, type Outcome } from '../exec/outcome';
 import type { TablePage } from '../model/table';
@@ -63,7 +63,7 @@ function resizeInPlace(task: Task, vma: Vma, addr: bigint, oldLen: bigint, newLe
   // vma_expandable: the VMA ends where the old range ends and nothing follows within delta.
   if (oldLen === vma.end - addr && vma.end + delta <= task.machine.profile.userEnd && task.mm.vmas.overlapping(vma.end, vma.end + delta).length === 0) {
     const from = vma.end;
-    const pages = (vma.end - vma.start) >> BigInt(task.machine.profile.pageShift);
+    const pages = (vma.end - vma.start) >> pageShiftOf(task.machine.profile);
     task.mm.vmas.addRange({ start: from, end: from + delta, flags: vma.flags, file: vma.file, pgoff: vma.pgoff + pages, anonVma: vma.anonVma });
     if ((vma.flags & VM_LOCKED) !== 0) mmPopulate(task, from, from + delta);
     return ok(`mremap: ${hex16(addr)} grew in place to ${newLen} bytes`);
@@ -108,7 +108,7 @@ function mremapTo(task: Task, vma: Vma, addr: bigint, oldLen: bigint, newAddr: b
 function moveVma(task: Task, vma: Vma, oldAddr: bigint, oldLen: bigint, newAddr: bigint, newLen: bigint, dontunmap: boolean): void {
   const { machine, mm } = task;
   const vmas = mm.vmas;
-  const shift = BigInt(machine.profile.pageShift);
+  const shift = pageShiftOf(machine.profile);
   // DONTUNMAP of an mlocked VMA splits it first so the locked part is accounted exactly.
   if (dontunmap && (vma.flags & VM_LOCKED) !== 0) {
     if (vma.start < oldAddr) vmas.split(vma, oldAddr, true);
@@ -229,7 +229,7 @@ function entryHolder(task: Task, va: bigint, level: Depth, alloc: boolean): Slot
 /** move_ptes: every non-none entry moves, present pages and PTE markers alike. */
 function movePtes(task: Task, src: TablePage, oldAddr: bigint, dst: TablePage, newAddr: bigint, extent: bigint): void {
   const { machine } = task;
-  const shift = BigInt(machine.profile.pageShift);
+  const shift = pageShiftOf(machine.profile);
   const count = Number(extent >> shift);
   const s = indexAt(machine.profile, PTE, oldAddr);
   const d = indexAt(machine.profile, PTE, newAddr);

@@ -58,8 +58,8 @@ export function isAnonymous(vma: Vma): boolean {
   return vma.file === undefined;
 }
 
-export function pages(bytes: bigint, pageShift: number): bigint {
-  return bytes >> BigInt(pageShift);
+export function pages(bytes: bigint, pageShift: bigint): bigint {
+  return bytes >> pageShift;
 }
 
 /** What a new or modified range would become: the fields merging compares. */
@@ -75,7 +75,7 @@ export interface VmaProposal {
 export class VmaTree {
   readonly list: Vma[] = [];
 
-  constructor(private readonly pageShift: number) {}
+  constructor(private readonly pageShift: bigint) {}
 
   get count(): number {
     return this.list.length;
