@@ -19,6 +19,7 @@ import type {
 import type { DocumentScenariosResult, ScenarioRef } from '../../server/src/protocol/lsp-ext';
 import type { InspectorTreeResult, RunResult } from '../../server/src/protocol/result';
 import { createFakeEngine } from '../support/fake-engine';
+import type { ServerOptions } from '../../server/src/lsp/server';
 import { LspSession } from '../support/lsp-harness';
 
 const URI = 'file:///work/test.ptscn';
@@ -39,9 +40,10 @@ scenario "tables" {
 `;
 
 const sessions: LspSession[] = [];
-async function session(settings: unknown = { diagnostics: { debounce: 0 } }) {
+/** A session with the fake engine; `server` adds server options (a clock, the background-run pause). */
+async function session(settings: unknown = { diagnostics: { debounce: 0 } }, server: Omit<ServerOptions, 'runScenarioSteps'> = {}) {
   const engine = createFakeEngine();
-  const s = await LspSession.inMemory({ settings, server: { runScenarioSteps: (scenario, options) => engine.runScenarioSteps(scenario, options) } });
+  const s = await LspSession.inMemory({ settings, server: { ...server, runScenarioSteps: (scenario, options) => engine.runScenarioSteps(scenario, options) } });
   sessions.push(s);
   return { s, engine };
 }
@@ -150,12 +152,7 @@ describe('diagnostics', () => {
   });
 
   it('runs a scenario an edit only moved for a hover at once, and the rest after a pause in typing', async () => {
-    const engine = createFakeEngine();
-    const s = await LspSession.inMemory({
-      settings: { diagnostics: { debounce: 0 } },
-      server: { runScenarioSteps: (scenario, options) => engine.runScenarioSteps(scenario, options), backgroundRunPause: 60_000 },
-    });
-    sessions.push(s);
+    const { s, engine } = await session(undefined, { backgroundRunPause: 60_000 });
     await s.open(URI, BASIC);
     await s.waitForDiagnostics(URI, 1);
     const movedText = `# a note\n${BASIC}`;
@@ -172,12 +169,7 @@ describe('diagnostics', () => {
   });
 
   it('does not run a scenario again for comments, blank lines or indentation inside it; its findings move with its tokens', async () => {
-    const engine = createFakeEngine();
-    const s = await LspSession.inMemory({
-      settings: { diagnostics: { debounce: 0 } },
-      server: { runScenarioSteps: (scenario, options) => engine.runScenarioSteps(scenario, options), backgroundRunPause: 60_000 },
-    });
-    sessions.push(s);
+    const { s, engine } = await session(undefined, { backgroundRunPause: 60_000 });
     await s.open(URI, BASIC);
     await s.waitForDiagnostics(URI, 1);
     // Inside the first scenario: a comment line, a blank line, deeper indentation and a comment
@@ -206,12 +198,7 @@ describe('diagnostics', () => {
 
   it('turns the time limit into resource-limit instead of hanging', async () => {
     let clock = 0;
-    const engine = createFakeEngine();
-    const s = await LspSession.inMemory({
-      settings: { diagnostics: { debounce: 0 }, run: { timeLimit: 100 } },
-      server: { now: () => clock++, runScenarioSteps: (scenario, options) => engine.runScenarioSteps(scenario, options) },
-    });
-    sessions.push(s);
+    const { s } = await session({ diagnostics: { debounce: 0 }, run: { timeLimit: 100 } }, { now: () => clock++ });
     const text = 'scenario "slow" {\n  kernel {\n    check_wx\n  }\n}\n';
     await s.open(URI, text);
     const published = await s.waitForDiagnostics(URI, 1);
