@@ -3,7 +3,7 @@
 // instruction may make, so the search can tell which steps commute.
 
 import { bitMask, findBit } from '../arch/codec';
-import { indexAt, type Depth } from '../arch/profile';
+import { entrySize, indexAt, type Depth } from '../arch/profile';
 import { EvalError, levelDepth, type ExecContext } from '../exec/context';
 import type { BitsItem, ConcurrentBlock, FreeVariant, KernelOnlyStmt, Span, TableStmt, ThreadStmt } from '../program';
 import { hex16 } from '../u64';
@@ -134,11 +134,8 @@ function compileBody(ctx: ExecContext, world: World, body: ThreadStmt[], out: In
           hi = stmt.size ? lo + ctx.num(stmt.size) : lo + profile.pageSize;
           if (hi <= lo) throw new EvalError({ code: 'bad-value', span: stmt.size?.span ?? stmt.span, message: 'the walk range is empty' });
         }
-        const root = profile.levels[0];
-        const shift = BigInt(root?.shift ?? 0);
-        const mask = BigInt((root?.ptrs ?? 1) - 1);
         const [ulo, uhi] = units(lo, hi);
-        out.push({ op: 'walk', first: Number((lo >> shift) & mask), last: Number(((hi - 1n) >> shift) & mask), lo: ulo, hi: uhi, span: stmt.span });
+        out.push({ op: 'walk', first: indexAt(profile, 0, lo), last: indexAt(profile, 0, hi - 1n), lo: ulo, hi: uhi, span: stmt.span });
         break;
       }
       case 'pud_free_pmd_page':
@@ -146,8 +143,7 @@ function compileBody(ctx: ExecContext, world: World, body: ThreadStmt[], out: In
         const levelDepthOf = stmt.kind === 'pud_free_pmd_page' ? 2 : 3;
         const geometry = profile.levels[levelDepthOf];
         if (!geometry) break;
-        const size = 1n << BigInt(geometry.shift);
-        const va = ctx.num(stmt.addr) & ~(size - 1n);
+        const va = ctx.num(stmt.addr) & ~geometry.offsetMask;
         out.push({
           op: 'free',
           parentDepth: geometry.tableDepth,
@@ -313,7 +309,7 @@ export function footprint(ctx: ExecContext, world: World, instr: Instr): Access[
     case 'walk':
       return [slotAccess(READ, ALL_DEPTHS, instr.lo, instr.hi)];
     case 'free': {
-      const size = Number(1n << BigInt(world.profile.levels[instr.level === 'pud' ? 2 : 3]?.shift ?? 12)) / 4096;
+      const size = Number(entrySize(world.profile, instr.level === 'pud' ? 2 : 3)) / 4096;
       const end = instr.u + Math.max(1, size);
       const below = ALL_DEPTHS & ~((1 << (instr.parentDepth + 1)) - 1);
       const out = [

@@ -6,7 +6,7 @@
 // upper levels, which the pagewalk install_pte contract cannot do.
 
 import type { Prot } from '../arch/codec';
-import type { Depth } from '../arch/profile';
+import { entrySize, type Depth, type LevelGeometry } from '../arch/profile';
 import type { AddressSpace, Machine } from '../model/machine';
 import type { TablePage } from '../model/table';
 import { walkRange, type WalkOps } from '../walk';
@@ -40,7 +40,7 @@ export function createMapping(machine: Machine, space: AddressSpace, va: bigint,
   // stops before any of it is written.
   for (let depth = 1; depth <= 4; depth++) {
     if (!leafAllowed(machine, depth as Depth, policy)) continue;
-    machine.expectWrites(size >> BigInt(machine.profile.levels[depth]?.shift ?? 12));
+    machine.expectWrites(size >> (machine.profile.levels[depth] as LevelGeometry).shiftBig);
     break;
   }
   fill(machine, space, space.root, va, va + size, pa - va, prot, policy, stats);
@@ -71,9 +71,7 @@ function fill(
   const depth = table.depth;
   const entryDepth = profile.entryDepth[depth] ?? depth;
   const geometry = profile.levels[entryDepth];
-  const shift = BigInt(profile.levels[depth]?.shift ?? 12);
-  const mask = BigInt((profile.levels[depth]?.ptrs ?? 1) - 1);
-  const size = 1n << shift;
+  const { shiftBig: shift, indexMask: mask, sizeBig: size } = profile.levels[depth] as LevelGeometry;
   const contRun = policy.cont && !machine.has('no_cont_mappings') ? (geometry?.cont ?? 0) : 0;
   const contBytes = BigInt(contRun) * size;
   const codec = profile.codec;
@@ -156,9 +154,7 @@ function probe(machine: Machine, table: TablePage, start: bigint, end: bigint, d
   const profile = machine.profile;
   const entryDepth = profile.entryDepth[table.depth] ?? table.depth;
   if (entryDepth === 4) return undefined;
-  const shift = BigInt(profile.levels[table.depth]?.shift ?? 12);
-  const mask = BigInt((profile.levels[table.depth]?.ptrs ?? 1) - 1);
-  const size = 1n << shift;
+  const { shiftBig: shift, indexMask: mask, sizeBig: size } = profile.levels[table.depth] as LevelGeometry;
   for (let addr = start; addr < end; ) {
     const i = Number((addr >> shift) & mask);
     const entryBase = addr - (addr & (size - 1n));
@@ -229,7 +225,7 @@ export interface UnmapState {
 function unmapUpper(depth: Depth) {
   return (walk: Parameters<NonNullable<WalkOps<UnmapState>['pgd_entry']>>[0], table: TablePage, index: number, start: bigint, end: bigint): number => {
     if (!walk.isLeaf(table, index, depth)) return 0;
-    const size = 1n << BigInt(walk.machine.profile.levels[depth]?.shift ?? 0);
+    const size = entrySize(walk.machine.profile, depth);
     if (end - start !== size) {
       const blockStart = start - (start % size);
       walk.state.partialBlocks.push({ start: blockStart, end: blockStart + size, depth });

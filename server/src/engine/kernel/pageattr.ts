@@ -7,7 +7,7 @@
 // x86: change_page_attr (cpa.ts), which splits large pages. riscv: __set_memory, which splits
 // the linear map and changes any other block whole. ARM LPAE is not modelled here.
 
-import { regionAt, isCanonical } from '../arch/profile';
+import { entrySize, regionAt, isCanonical } from '../arch/profile';
 import type { ExecContext } from '../exec/context';
 import { errno, ok, type Errno, type Outcome } from '../exec/outcome';
 import type { Finding, FixData, Related } from '../findings';
@@ -512,7 +512,7 @@ export interface BrokenRun {
 function brokenRunAt(machine: Machine, boundary: bigint, level: 3 | 4): BrokenRun | undefined {
   const run = machine.profile.levels[level]?.cont ?? 0;
   if (run <= 1) return undefined;
-  const size = 1n << BigInt(machine.profile.levels[level]?.shift ?? 0);
+  const size = entrySize(machine.profile, level);
   const runBytes = BigInt(run) * size;
   if (boundary % runBytes === 0n) return undefined;
   const slot = slotAt(machine, boundary, level);

@@ -7,7 +7,7 @@
 // appended to a SplitLog, so statements can report it; splits of the linear map count in
 // `direct_map_splits`.
 
-import { indexAt, regionAt, type Depth } from '../arch/profile';
+import { entrySize, indexAt, regionAt, type Depth } from '../arch/profile';
 import type { Machine } from '../model/machine';
 import type { TablePage } from '../model/table';
 import { ACTION_CONTINUE, walkRange, type Walk, type WalkOps } from '../walk';
@@ -58,12 +58,12 @@ export function slotAt(machine: Machine, va: bigint, level: Depth): Slot | undef
 
 export function slotOf(machine: Machine, table: TablePage, index: number, va: bigint): Slot {
   const profile = machine.profile;
-  const size = 1n << BigInt(profile.levels[table.depth]?.shift ?? 0);
+  const size = entrySize(profile, table.depth);
   return { table, index, depth: profile.entryDepth[table.depth] ?? table.depth, base: va - (va & (size - 1n)), size };
 }
 
 function levelSize(machine: Machine, level: Depth): bigint {
-  return 1n << BigInt(machine.profile.levels[level]?.shift ?? 0);
+  return entrySize(machine.profile, level);
 }
 
 function isLinear(machine: Machine, va: bigint): boolean {

@@ -76,7 +76,7 @@ export function execMap(ctx: ExecContext, stmt: MapStmt): Outcome {
       const f = badValue(ctx, stmt.leaf?.span ?? stmt.span, `${profile.label} has no ${leaf.toUpperCase()} leaves`);
       return errno('EINVAL', f.message, [f]);
     }
-    const leafSize = 1n << BigInt(geometry.shift);
+    const leafSize = geometry.sizeBig;
     if (va % leafSize !== 0n || pa % leafSize !== 0n || size % leafSize !== 0n) {
       const f = badValue(ctx, stmt.leaf?.span ?? stmt.span, `leaf=${leaf} needs VA, physical address and size aligned to ${sizeText(leafSize)}`);
       return errno('EINVAL', f.message, [f]);

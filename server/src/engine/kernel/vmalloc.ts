@@ -3,12 +3,11 @@
 // pud_free_pmd_page (kernel-notes/pagewalk-and-pageattr.md §4).
 
 import type { Prot } from '../arch/codec';
-import { indexAt, type Depth } from '../arch/profile';
+import { entrySize, indexAt, regionAt, type Depth } from '../arch/profile';
 import type { Machine, VmArea } from '../model/machine';
 import type { TablePage } from '../model/table';
 import type { Span } from '../program';
 import { createMapping, unmapRange } from './mapping';
-import { regionAt } from '../arch/profile';
 
 export interface VmallocResult {
   area?: VmArea;
@@ -39,11 +38,11 @@ export function vmalloc(machine: Machine, name: string, size: bigint, prot: Prot
     const pud = profile.levels[2];
     const pmd = profile.levels[3];
     const pte = profile.levels[4];
-    if (profile.hugeVmap.pud && pud && !pud.folded && realSize >= 1n << BigInt(pud.shift)) leafDepth = 2;
-    else if (profile.hugeVmap.pmd && pmd && realSize >= 1n << BigInt(pmd.shift)) leafDepth = profile.entryDepth[pmd.tableDepth] === 3 ? 3 : 4;
-    else if (profile.family === 'arm64' && pte && pte.cont > 0 && realSize >= BigInt(pte.cont) << BigInt(pte.shift)) contPte = true;
+    if (profile.hugeVmap.pud && pud && !pud.folded && realSize >= pud.sizeBig) leafDepth = 2;
+    else if (profile.hugeVmap.pmd && pmd && realSize >= pmd.sizeBig) leafDepth = profile.entryDepth[pmd.tableDepth] === 3 ? 3 : 4;
+    else if (profile.family === 'arm64' && pte && pte.cont > 0 && realSize >= BigInt(pte.cont) * pte.sizeBig) contPte = true;
   }
-  const leafSize = leafDepth === 4 ? (contPte ? BigInt(profile.levels[4]?.cont ?? 1) * page : page) : 1n << BigInt(profile.levels[leafDepth]?.shift ?? 12);
+  const leafSize = leafDepth === 4 ? (contPte ? BigInt(profile.levels[4]?.cont ?? 1) * page : page) : entrySize(profile, leafDepth);
   realSize = roundUp(realSize, leafSize);
   // Each vm area is followed by a guard page unless VM_NO_GUARD.
   const start = findFreeVa(machine, region.start, region.end, realSize + page, leafSize);

@@ -1,7 +1,7 @@
 // The per-statement W+X check behind the `wx-mapping` warning: did this statement leave kernel
 // leaves writable and executable, by the architecture's own rule (descriptors.md §4)?
 
-import type { Depth } from '../arch/profile';
+import { entrySize, type Depth } from '../arch/profile';
 import type { Machine, StepRecord } from '../model/machine';
 import type { TablePage } from '../model/table';
 import { hex16 } from '../u64';
@@ -68,7 +68,7 @@ export function wxLeftBy(machine: Machine, record: StepRecord): WxLeft | undefin
   for (const table of record.tablesWritten) {
     if (table.space !== 'kernel' || table.freed) continue;
     const depth = (profile.entryDepth[table.depth] ?? table.depth) as Depth;
-    const perEntry = (1n << BigInt(profile.levels[table.depth]?.shift ?? 12)) / profile.pageSize;
+    const perEntry = entrySize(profile, table.depth) / profile.pageSize;
     const e = table.e;
     // Without history every entry is looked at; with it, the ones the step's log names.
     const changes = machine.historyEnabled ? table.changesIn(record.index) : 'all';

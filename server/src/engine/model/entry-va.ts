@@ -1,6 +1,6 @@
 // The virtual address an entry maps, rebuilt from its table's position in the tree.
 
-import type { ArchProfile } from '../arch/profile';
+import type { ArchProfile, LevelGeometry } from '../arch/profile';
 import type { TablePage } from './table';
 
 /**
@@ -9,9 +9,9 @@ import type { TablePage } from './table';
  * kernel half from its bottom, so every init_mm address is in it).
  */
 export function entryVa(profile: ArchProfile, table: TablePage, index: number): bigint {
-  let va = BigInt(index) << BigInt(profile.levels[table.depth]?.shift ?? 0);
+  let va = BigInt(index) << (profile.levels[table.depth] as LevelGeometry).shiftBig;
   for (let child = table; child.parent; child = child.parent) {
-    va += BigInt(child.parentIndex) << BigInt(profile.levels[child.parent.depth]?.shift ?? 0);
+    va += BigInt(child.parentIndex) << (profile.levels[child.parent.depth] as LevelGeometry).shiftBig;
   }
   if (profile.vaBits === 32) return va;
   const span = 1n << BigInt(profile.vaBits);

@@ -9,7 +9,7 @@
 // included. Then the old range is unmapped, unless MREMAP_DONTUNMAP keeps its (now empty) VMA.
 // A pure move of several VMAs (same length, MREMAP_FIXED) moves each one (remap_move, 6.17+).
 
-import { indexAt, pageShiftOf, type Depth } from '../arch/profile';
+import { entrySize, indexAt, pageShiftOf, type Depth } from '../arch/profile';
 import type { ExecContext } from '../exec/context';
 import { errno, ok, type Outcome } from '../exec/outcome';
 import type { TablePage } from '../model/table';
@@ -157,7 +157,7 @@ function movePageTables(task: Task, vma: Vma, oldAddr: bigint, newVma: Vma, newA
       newAddr = alignedNew;
     }
   }
-  const pud = 1n << BigInt(profile.levels[2]?.shift ?? 30);
+  const pud = entrySize(profile, 2);
   for (let extent: bigint; oldAddr < oldEnd; oldAddr += extent, newAddr += extent) {
     // get_extent(NORMAL_PUD); get_old_pud skips the extent when nothing is there, and
     // alloc_new_pud prepares the destination down to the PUD entry.

@@ -2,7 +2,7 @@
 // table: what pgd_alloc preallocates, USER_PGTABLES_CEILING, HAVE_MOVE_PMD/PUD, and which
 // protection bits a user read needs. Everything else the process model reads from the profile.
 
-import type { ArchProfile } from '../arch/profile';
+import type { ArchProfile, LevelGeometry } from '../arch/profile';
 import type { Machine } from '../model/machine';
 
 export interface UserPolicy {
@@ -27,7 +27,7 @@ const policies = new WeakMap<ArchProfile, UserPolicy>();
 
 function build(profile: ArchProfile): UserPolicy {
   const arch = profile.options.arch;
-  const pgdShift = BigInt(profile.levels[0]?.shift ?? 30);
+  const pgdShift = (profile.levels[0] as LevelGeometry).shiftBig;
   const preallocatedPmds: number[] = [];
   if (arch === 'x86_pae') for (let i = 0; BigInt(i) << pgdShift < profile.userEnd; i++) preallocatedPmds.push(i);
   if (arch === 'arm_lpae') preallocatedPmds.push(Number(profile.userEnd >> pgdShift));

@@ -3,6 +3,7 @@
 // (do_vmi_align_munmap: split at both ends, zap with ZAP_FLAG_DROP_MARKER, free the tables no
 // remaining VMA needs, remove the VMAs).
 
+import type { LevelGeometry } from '../arch/profile';
 import type { TablePage } from '../model/table';
 import { walkRange } from '../walk';
 import { zapOps, type ZapState } from '../walk-ops/zap-ops';
@@ -54,8 +55,7 @@ function freeLevel(task: Task, table: TablePage, addr: bigint, end: bigint, floo
   const { machine } = task;
   const profile = machine.profile;
   const level = profile.entryDepth[table.depth] ?? table.depth;
-  const shift = BigInt(profile.levels[level]?.shift ?? 0);
-  const size = 1n << shift;
+  const { shiftBig: shift, sizeBig: size } = profile.levels[level] as LevelGeometry;
   const mask = BigInt(table.ptrs - 1);
   for (let a = addr; a < end; ) {
     const base = a - (a % size);

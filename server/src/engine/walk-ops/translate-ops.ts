@@ -3,7 +3,7 @@
 // Serves the address queries (`leaf`, `prot`, `guard`, `value`), hovers, faults and the kernel
 // statements that need to know what is mapped where.
 
-import type { Depth } from '../arch/profile';
+import type { Depth, LevelGeometry } from '../arch/profile';
 import type { LeafProt } from '../arch/codec';
 import type { AddressSpace, Machine } from '../model/machine';
 import type { TablePage } from '../model/table';
@@ -28,9 +28,8 @@ function leafOf(walk: Walk<TranslateState>, table: TablePage, index: number, dep
   const hi = table.hi(index);
   const prot = codec.leafProt(lo, hi);
   const blockBase = codec.address(lo, hi);
-  const shift = walk.machine.profile.levels[depth]?.shift ?? 12;
   // The offset of the address inside the leaf, added to the leaf's output address.
-  const offset = Number(walk.state.va & ((1n << BigInt(shift)) - 1n));
+  const offset = Number(walk.state.va & (walk.machine.profile.levels[depth] as LevelGeometry).offsetMask);
   return { kind: 'leaf', depth, table, index, value: table.value(index), pa: blockBase + offset, prot, cont: prot.cont };
 }
 
