@@ -22,7 +22,7 @@ const RULES = {
 
 /**
  * Per family: [writable lo mask, hi mask, writable when set?, executable lo mask, hi mask,
- * executable when set?] — the same rule as isWxLeaf, as bit tests for the hot loop. In every
+ * executable when set?] — each family's checker rule (RULES), as bit tests. In every
  * family these bits lie outside the output-address field (the tests check it for every
  * profile), so the leaves of a run written from one template are W+X exactly when the template
  * passes the test.
@@ -38,19 +38,6 @@ const WX_TESTS: Record<'arm64' | 'arm' | 'x86' | 'riscv', WxTest> = {
   // riscv: _PAGE_WRITE (bit 2) and _PAGE_EXEC (bit 3) set.
   riscv: [0x4, 0, true, 0x8, 0, true],
 };
-
-/** Whether a kernel leaf is W+X by the family's checker rule. */
-export function isWxLeaf(machine: Machine, lo: number, hi: number): boolean {
-  switch (machine.profile.family) {
-    case 'arm64':
-    case 'arm':
-      return (lo & 0x80) === 0 && (hi & (1 << (53 - 32))) === 0;
-    case 'x86':
-      return (lo & 0x2) !== 0 && (hi & 0x80000000) === 0;
-    case 'riscv':
-      return (lo & 0x4) !== 0 && (lo & 0x8) !== 0;
-  }
-}
 
 /**
  * Counts the kernel leaves this step wrote (compared with the state before it) that are W+X.
