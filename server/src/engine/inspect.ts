@@ -186,7 +186,10 @@ export class RunState {
       bytes: t.bytes,
       allocator: t.allocator,
       entries: t.ptrs,
-      events: t.events.map((e) => ({ kind: e.kind, step: e.step, span: e.span, ...(e.detail !== undefined ? { detail: e.detail } : {}) })),
+      events: t.events.map((e) => {
+        const detail = this.machine.eventDetail(t, e);
+        return { kind: e.kind, step: e.step, span: e.span, ...(detail !== undefined ? { detail } : {}) };
+      }),
     };
     if (t.name !== undefined) info.name = t.name;
     return info;

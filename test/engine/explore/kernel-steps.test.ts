@@ -80,7 +80,7 @@ function dump(machine: Machine, ctx: ExecContext): string {
     children: t.children?.map((c) => c?.id ?? null),
     used: t.used,
     ledger: [t.constructed, t.destructed, t.freed, t.freedAt?.start, t.parent?.id, t.parentIndex, t.name],
-    events: t.events.map((e) => `${e.kind}@${e.step}:${e.span.start}:${e.detail ?? ''}`),
+    events: t.events.map((e) => `${e.kind}@${e.step}:${e.span.start}:${machine.eventDetail(t, e) ?? ''}`),
   }));
   const record = machine.currentStep;
   return JSON.stringify(

@@ -119,11 +119,11 @@ function has(lo: number, hi: number, n: number): boolean {
   return n < 32 ? (lo & (1 << n)) !== 0 : (hi & (1 << (n - 32))) !== 0;
 }
 
+/** Sets bits in a (lo, hi) pair; no pair per bit, since table entries are built thousands of times a run. */
 function orBits(out: Uint32Array, ...bits: number[]): void {
   for (const n of bits) {
-    const [l, h] = bit(n);
-    out[0] = ((out[0] ?? 0) | l) >>> 0;
-    out[1] = ((out[1] ?? 0) | h) >>> 0;
+    if (n < 32) out[0] = ((out[0] ?? 0) | (1 << n)) >>> 0;
+    else out[1] = ((out[1] ?? 0) | (1 << (n - 32))) >>> 0;
   }
 }
 

@@ -404,10 +404,23 @@ export class Machine {
   // -------------------------------------------------------------------------------------------
   // The ledger
 
-  private event(table: TablePage, kind: LedgerEventKind, detail?: string): void {
+  private event(table: TablePage, kind: LedgerEventKind, detail?: string): LedgerEvent {
     const event: LedgerEvent = { kind, span: this.span, step: this.step };
     if (detail !== undefined) event.detail = detail;
     table.events.push(event);
+    return event;
+  }
+
+  /**
+   * What a ledger event says beyond its kind: "pte table at 0x…" for an allocation,
+   * "pmd_populate into entry 3 of the PMD table at 0x…" for a link, a ctor's note. Made when
+   * asked, from the tables themselves, which do not change address or name.
+   */
+  eventDetail(table: TablePage, event: LedgerEvent): string | undefined {
+    const level = (depth: Depth): string => this.profile.levels[depth]?.name ?? '?';
+    if (event.kind === 'alloc') return `${level(table.depth)} table at ${hexPa(table.pa)}`;
+    if (event.kind === 'link' && event.parent) return `${level(event.parent.depth)}_populate into entry ${event.index ?? 0} of ${tableLabel(this, event.parent)}`;
+    return event.detail;
   }
 
   /**
@@ -444,7 +457,7 @@ export class Machine {
     if (options.name !== undefined) table.name = options.name;
     this.tables.push(table);
     this.liveTables++;
-    this.event(table, 'alloc', `${this.profile.levels[depth]?.name ?? '?'} table at ${hexPa(pa)}`);
+    this.event(table, 'alloc');
     if (!options.noctor && this.ctorApplies(space, depth, allocator)) this.construct(table);
     this.current?.tablesAllocated.push(table);
     return table;
@@ -531,7 +544,9 @@ export class Machine {
     this.countWrites(parent, 1, true);
     child.parent = parent;
     child.parentIndex = index;
-    this.event(child, 'link', `${this.profile.levels[parent.depth]?.name ?? '?'}_populate into entry ${index} of ${tableLabel(this, parent)}`);
+    const linked = this.event(child, 'link');
+    linked.parent = parent;
+    linked.index = index;
     const space = this.spaces.get(child.space);
     if (account && space && !space.kernel && this.countsInPgtablesBytes(child.depth)) {
       space.pgtablesBytes += this.profile.tableBytes(child.depth);

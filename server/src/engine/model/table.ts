@@ -20,8 +20,15 @@ export interface LedgerEvent {
   span: Span;
   /** Its step index. */
   step: number;
-  /** Extra detail, e.g. "pmd_populate at 0xffff000000200000". */
+  /** Extra detail given as text (a ctor's ptlock note). */
   detail?: string;
+  /**
+   * For `link`: the table linked into and the entry. Kept as facts, not text: a run links
+   * thousands of tables, and only the inspector's ledger view reads the sentence
+   * (Machine.eventDetail makes it).
+   */
+  parent?: TablePage;
+  index?: number;
 }
 
 /**
