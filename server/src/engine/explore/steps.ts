@@ -201,7 +201,7 @@ class Tx {
   /** READ_ONCE of an entry: a dereference of its table. */
   read(table: TablePage, i: number, what: string): readonly [number, number] {
     this.slot(READ, table, i);
-    if (table.freed) this.uaf(() => `${what} reads entry ${i} of ${this.world.tableText(table)}, which has already been freed`);
+    if (table.freed) this.uaf(this.verbose ? `${what} reads entry ${i} of ${this.world.tableText(table)}, which has already been freed` : '');
     return [table.e[2 * i] ?? 0, table.e[2 * i + 1] ?? 0];
   }
 
@@ -211,14 +211,14 @@ class Tx {
     const [, hi] = this.world.entryRange(table, last);
     this.acc.push(slotAccess(READ, 1 << table.depth, lo, hi));
     this.touch(table);
-    if (table.freed) this.uaf(() => `${what} reads entry ${first} of ${this.world.tableText(table)}, which has already been freed`);
+    if (table.freed) this.uaf(this.verbose ? `${what} reads entry ${first} of ${this.world.tableText(table)}, which has already been freed` : '');
   }
 
   /** A store to an entry; storing none (or another table) into a table entry unlinks the old table. */
   write(table: TablePage, i: number, lo: number, hi: number, what: string): void {
     this.slot(WRITE, table, i);
     if (table.freed) {
-      this.uaf(() => `${what} writes entry ${i} of ${this.world.tableText(table)}, which has already been freed`);
+      this.uaf(this.verbose ? `${what} writes entry ${i} of ${this.world.tableText(table)}, which has already been freed` : '');
       return;
     }
     this.mutate(0);
@@ -246,7 +246,7 @@ class Tx {
     this.acc.push(slotAccess(FREE, 1 << table.depth, lo, hi), objectAccess(MACHINE, 0));
     this.touch(table);
     if (table.freed) {
-      this.uaf(() => `${what} frees ${this.world.tableText(table)} a second time`);
+      this.uaf(this.verbose ? `${what} frees ${this.world.tableText(table)} a second time` : '');
       return;
     }
     this.mutate(1);
@@ -264,9 +264,12 @@ class Tx {
     this.world.machine.flushTlb();
   }
 
-  /** A use-after-free; its message is built only when the schedule is being shown. */
-  uaf(message: () => string): void {
-    this.violation ??= { kind: 'use_after_free', message: this.verbose ? message() : '', span: this.span };
+  /**
+   * A use-after-free. Callers build the message only when the schedule is being shown (a
+   * closure would not do: the variables it captures would be allocated on every step).
+   */
+  uaf(message: string): void {
+    this.violation ??= { kind: 'use_after_free', message, span: this.span };
   }
 
   lockState(n: number): LockState {
@@ -353,11 +356,6 @@ class Tx {
     const m = ts.m;
     if (m?.kind === 'free' && m.ph === PH_LOCK) this.threads[u] = withMicro(ts, freeMicro(m, { ph: PH_UNLOCK }), false);
     else this.threads[u] = next(thread, ts);
-  }
-
-  /** Describes the step; the text is built only when a schedule is being shown. */
-  say(text: () => string): void {
-    if (this.verbose) this.text = text();
   }
 
   finish(): StepOut {
@@ -484,10 +482,10 @@ export function exec(world: World, all: readonly Thread[], s: State, tid: number
       const mode = instr.write ? 'write' : 'read';
       if (tx.acquire(instr.lock, instr.write)) {
         tx.ts = next(thread, ts);
-        if (tx.verbose) tx.say(() => `down_${mode}(${name}): taken`);
+        if (tx.verbose) tx.text = `down_${mode}(${name}): taken`;
       } else {
         tx.ts = withMicro(ts, ts.m, true);
-        if (tx.verbose) tx.say(() => `down_${mode}(${name}): waits (${holdersText(all, tx.lockState(instr.lock), tid)})`);
+        if (tx.verbose) tx.text = `down_${mode}(${name}): waits (${holdersText(all, tx.lockState(instr.lock), tid)})`;
       }
       break;
     }
@@ -495,21 +493,21 @@ export function exec(world: World, all: readonly Thread[], s: State, tid: number
       const name = world.locks[instr.lock] ?? '?';
       tx.release(instr.lock, instr.write);
       tx.ts = next(thread, tx.ts);
-      if (tx.verbose) tx.say(() => `up_${instr.write ? 'write' : 'read'}(${name})${wokeText(all, tx.woke)}`);
+      if (tx.verbose) tx.text = `up_${instr.write ? 'write' : 'read'}(${name})${wokeText(all, tx.woke)}`;
       break;
     }
     case 'key': {
       tx.acc.push(objectAccess(KEY_WRITE, instr.key));
       tx.keys = instr.on ? tx.keys | (1 << instr.key) : tx.keys & ~(1 << instr.key);
       tx.ts = next(thread, ts);
-      if (tx.verbose) tx.say(() => `static_branch_${instr.on ? 'enable' : 'disable'}(${world.keys[instr.key]}): the key is now ${instr.on ? 'on' : 'off'}`);
+      if (tx.verbose) tx.text = `static_branch_${instr.on ? 'enable' : 'disable'}(${world.keys[instr.key]}): the key is now ${instr.on ? 'on' : 'off'}`;
       break;
     }
     case 'branch': {
       tx.acc.push(objectAccess(KEY_READ, instr.key));
       const on = (tx.keys & (1 << instr.key)) !== 0;
       tx.ts = next(thread, ts, on ? ts.pc + 1 : instr.elseTo);
-      if (tx.verbose) tx.say(() => `static_branch_unlikely(${world.keys[instr.key]}) is ${on ? 'on: takes the branch' : 'off: skips the branch'}`);
+      if (tx.verbose) tx.text = `static_branch_unlikely(${world.keys[instr.key]}) is ${on ? 'on: takes the branch' : 'off: skips the branch'}`;
       break;
     }
     case 'jump':
@@ -588,7 +586,7 @@ function walkStep(tx: Tx, instr: Extract<Instr, { op: 'walk' }>, ts: ThreadState
   const eend = ea + top.unit;
   tx.acc.push(slotAccess(READ, 1 << table.depth, ea, eend));
   tx.touch(table);
-  if (table.freed) tx.uaf(() => `the walk reads entry ${i} of ${world.tableText(table)}, which has already been freed`);
+  if (table.freed) tx.uaf(tx.verbose ? `the walk reads entry ${i} of ${world.tableText(table)}, which has already been freed` : '');
   const lo = table.e[2 * i] ?? 0;
   const hi = table.e[2 * i + 1] ?? 0;
   frames[frames.length - 1] = frame(top.t, i + 1, top.last, top.lo, top.hi, top.base, top.unit, top.depth);
@@ -609,7 +607,7 @@ function walkStep(tx: Tx, instr: Extract<Instr, { op: 'walk' }>, ts: ThreadState
     if (f.i <= f.last) break;
     frames.pop();
   }
-  if (tx.verbose) tx.say(() => `load ${entryName(world, table, i)} from ${world.tableText(table)}: ${describeEntry(world, table, i, lo, hi)}`);
+  if (tx.verbose) tx.text = `load ${entryName(world, table, i)} from ${world.tableText(table)}: ${describeEntry(world, table, i, lo, hi)}`;
   tx.ts = frames.length === 0 ? next(tx.thread, ts) : withMicro(ts, { kind: 'walk', frames });
 }
 
@@ -670,21 +668,21 @@ function entryStep(tx: Tx, instr: Extract<Instr, { op: 'load' | 'clear' | 'rmw' 
         span: instr.span,
       };
     }
-    if (tx.verbose) tx.say(() => `write ${entryName(world, page, m.i)} = ${hex16(join(lo, hi))} (${instr.text})`);
+    if (tx.verbose) tx.text = `write ${entryName(world, page, m.i)} = ${hex16(join(lo, hi))} (${instr.text})`;
     tx.ts = next(thread, ts);
     return;
   }
   const what = `${thread.name}'s ${instr.op}`;
   const found = resolve(tx, instr.depth, instr.ix, instr.u, ts.regs, what);
   if (typeof found === 'string') {
-    if (tx.verbose) tx.say(() => `${instr.op} ${instr.level} ${hex16(instr.va)}: ${found}`);
+    if (tx.verbose) tx.text = `${instr.op} ${instr.level} ${hex16(instr.va)}: ${found}`;
     tx.ts = next(thread, ts);
     return;
   }
   const i = instr.ix[found.depth] ?? 0;
   if (instr.op === 'clear') {
     tx.write(found, i, 0, 0, what);
-    if (tx.verbose) tx.say(() => `${instr.level}_clear ${entryName(world, found, i)} in ${world.tableText(found)}`);
+    if (tx.verbose) tx.text = `${instr.level}_clear ${entryName(world, found, i)} in ${world.tableText(found)}`;
     tx.ts = next(thread, ts);
     return;
   }
@@ -693,11 +691,11 @@ function entryStep(tx: Tx, instr: Extract<Instr, { op: 'load' | 'clear' | 'rmw' 
   const c = found.depth < 4 && world.classify(found, lo, hi) === 'table' ? world.child(found, i, lo, hi) : undefined;
   regs[found.depth] = { t: found.id, i, lo, hi, c: c?.id ?? -1 };
   if (instr.op === 'load') {
-    if (tx.verbose) tx.say(() => `load ${entryName(world, found, i)} from ${world.tableText(found)}: ${describeEntry(world, found, i, lo, hi)}`);
+    if (tx.verbose) tx.text = `load ${entryName(world, found, i)} from ${world.tableText(found)}: ${describeEntry(world, found, i, lo, hi)}`;
     tx.ts = next(thread, ts, ts.pc + 1, regs);
     return;
   }
-  if (tx.verbose) tx.say(() => `read ${entryName(world, found, i)} from ${world.tableText(found)}: ${hex16(join(lo, hi))}`);
+  if (tx.verbose) tx.text = `read ${entryName(world, found, i)} from ${world.tableText(found)}: ${hex16(join(lo, hi))}`;
   tx.ts = threadState(ts.pc, { kind: 'rmw', t: found.id, i, lo, hi, clobbered: false, by: -1 }, ts.blocked, ts.done, regs);
 }
 
@@ -804,10 +802,10 @@ function kernelStep(tx: Tx, instr: Extract<Instr, { op: 'kernel' }>, ts: ThreadS
   }
   for (const table of tx.allocatedSoFar()) tx.touch(table);
   tx.kernel = { stmt: instr.stmt, outcome, fresh: machine.findings.slice(findings) };
-  if (tx.verbose) tx.say(() => {
+  if (tx.verbose) {
     const summary = outcome === undefined ? 'not run' : outcome.kind === 'ok' ? outcome.summary : outcome.kind === 'errno' ? `${outcome.errno}: ${outcome.message}` : outcome.kind === 'segv' ? `segv: ${outcome.message}` : `value ${outcome.value}`;
-    return `${instr.stmt.keyword.text}: ${summary}`;
-  });
+    tx.text = `${instr.stmt.keyword.text}: ${summary}`;
+  }
   tx.ts = next(tx.thread, ts);
 }
 
@@ -824,6 +822,22 @@ function kernelStep(tx: Tx, instr: Extract<Instr, { op: 'kernel' }>, ts: ThreadS
 //   pud: READ_ONCE; pud_clear; flush; the same key-guarded rendezvous; then each PTE table
 //        through __pmd_free_pte_page(…, false) (no rendezvous); pmd_free
 
+/** The helper's end: the trylock variant still drops init_mm's read lock. */
+function freeEnd(instr: FreeInstr, m: FreeMicro): FreeMicro | undefined {
+  return instr.variant === 'trylock' ? freeMicro(m, { ph: PH_TRYUNLOCK }) : undefined;
+}
+
+/** The PMD-table scan from entry `i`, or what comes after it. */
+function scanFrom(world: World, instr: FreeInstr, from: FreeMicro, i: number): FreeMicro | undefined {
+  if (i < (world.page(from.c)?.ptrs ?? 0)) return freeMicro(from, { ph: PH_SCAN, i });
+  return instr.variant === 'static_key' ? freeMicro(from, { ph: PH_FREE }) : freeMicro(from, { ph: PH_CLEARP });
+}
+
+/** After the static-key rendezvous: the PUD helper scans for PTE tables, the PMD helper frees. */
+function afterRendezvous(world: World, instr: FreeInstr, m: FreeMicro): FreeMicro | undefined {
+  return instr.level === 'pud' ? scanFrom(world, instr, m, 0) : freeMicro(m, { ph: PH_FREE });
+}
+
 function freeStep(tx: Tx, instr: FreeInstr, ts: ThreadState): void {
   const world = tx.world;
   const thread = tx.thread;
@@ -833,20 +847,14 @@ function freeStep(tx: Tx, instr: FreeInstr, ts: ThreadState): void {
   const pud = instr.level === 'pud';
   const childName = pud ? 'PMD' : 'PTE';
   const what = pud ? 'pud_free_pmd_page' : 'pmd_free_pte_page';
-  const end = (): FreeMicro | undefined => (instr.variant === 'trylock' ? freeMicro(m, { ph: PH_TRYUNLOCK }) : undefined);
-  const scanFrom = (i: number, from: FreeMicro = m): FreeMicro | undefined => {
-    if (i < (world.page(from.c)?.ptrs ?? 0)) return freeMicro(from, { ph: PH_SCAN, i });
-    return instr.variant === 'static_key' ? freeMicro(from, { ph: PH_FREE }) : freeMicro(from, { ph: PH_CLEARP });
-  };
-  const afterRendezvous = (): FreeMicro | undefined => (pud ? scanFrom(0) : freeMicro(m, { ph: PH_FREE }));
   let nextM: FreeMicro | undefined;
   switch (m.ph) {
     case PH_TRY: {
       if (tx.tryRead(init)) {
-        if (tx.verbose) tx.say(() => 'mmap_read_trylock(&init_mm) succeeds');
+        if (tx.verbose) tx.text = 'mmap_read_trylock(&init_mm) succeeds';
         nextM = freeMicro(m, { ph: PH_LOADP });
       } else {
-        if (tx.verbose) tx.say(() => `mmap_read_trylock(&init_mm) fails: vmap keeps small pages and frees nothing`);
+        if (tx.verbose) tx.text = `mmap_read_trylock(&init_mm) fails: vmap keeps small pages and frees nothing`;
         nextM = undefined;
       }
       break;
@@ -854,58 +862,58 @@ function freeStep(tx: Tx, instr: FreeInstr, ts: ThreadState): void {
     case PH_LOADP: {
       const found = resolve(tx, instr.parentDepth, instr.ix, instr.u, undefined, what);
       if (typeof found === 'string') {
-        if (tx.verbose) tx.say(() => `${what}(${hex16(instr.va)}): ${found}; nothing to free`);
-        nextM = end();
+        if (tx.verbose) tx.text = `${what}(${hex16(instr.va)}): ${found}; nothing to free`;
+        nextM = freeEnd(instr, m);
         break;
       }
       const i = instr.ix[found.depth] ?? 0;
       const [lo, hi] = tx.read(found, i, what);
       const c = world.classify(found, lo, hi) === 'table' ? world.child(found, i, lo, hi) : undefined;
       if (c) world.geo(c, world.entryUnits(found, i));
-      if (tx.verbose) tx.say(() => `READ_ONCE(*${instr.level}p): ${entryName(world, found, i)} ${describeEntry(world, found, i, lo, hi)}`);
+      if (tx.verbose) tx.text = `READ_ONCE(*${instr.level}p): ${entryName(world, found, i)} ${describeEntry(world, found, i, lo, hi)}`;
       if (c === undefined) {
-        nextM = end();
+        nextM = freeEnd(instr, m);
         break;
       }
       const base: FreeMicro = freeMicro(m, { pt: found.id, pi: i, c: c.id });
       // 6.17 and 7.3 free the child PTE tables before pud_clear; the seed-004 fix isolates first.
-      nextM = pud && instr.variant !== 'static_key' ? scanFrom(0, base) : freeMicro(base, { ph: PH_CLEARP });
+      nextM = pud && instr.variant !== 'static_key' ? scanFrom(world, instr, base, 0) : freeMicro(base, { ph: PH_CLEARP });
       break;
     }
     case PH_CLEARP: {
       const parent = pageOf(world, m.pt);
       tx.write(parent, m.pi, 0, 0, what);
-      if (tx.verbose) tx.say(() => `${instr.level}_clear(${instr.level}p): ${entryName(world, parent, m.pi)} is now none`);
+      if (tx.verbose) tx.text = `${instr.level}_clear(${instr.level}p): ${entryName(world, parent, m.pi)} is now none`;
       nextM = freeMicro(m, { ph: PH_FLUSHP });
       break;
     }
     case PH_FLUSHP:
       tx.flush();
-      if (tx.verbose) tx.say(() => `__flush_tlb_kernel_pgtable(${hex16(instr.va)})`);
+      if (tx.verbose) tx.text = `__flush_tlb_kernel_pgtable(${hex16(instr.va)})`;
       nextM = freeMicro(m, { ph: instr.variant === 'static_key' ? PH_KEY : PH_FREE });
       break;
     case PH_KEY: {
       const key = world.keyIndex('ptdump_lock');
       tx.acc.push(objectAccess(KEY_READ, key));
       const on = (tx.keys & (1 << key)) !== 0;
-      if (tx.verbose) tx.say(() => `static_branch_unlikely(&arm64_ptdump_lock_key) is ${on ? 'on' : 'off'}`);
-      nextM = on ? freeMicro(m, { ph: PH_LOCK }) : afterRendezvous();
+      if (tx.verbose) tx.text = `static_branch_unlikely(&arm64_ptdump_lock_key) is ${on ? 'on' : 'off'}`;
+      nextM = on ? freeMicro(m, { ph: PH_LOCK }) : afterRendezvous(world, instr, m);
       break;
     }
     case PH_LOCK:
       if (tx.acquire(init, false)) {
-        if (tx.verbose) tx.say(() => 'mmap_read_lock(&init_mm): taken');
+        if (tx.verbose) tx.text = 'mmap_read_lock(&init_mm): taken';
         nextM = freeMicro(m, { ph: PH_UNLOCK });
       } else {
-        if (tx.verbose) tx.say(() => `mmap_read_lock(&init_mm): waits (${holdersText(tx.all, tx.lockState(init), tx.tid)})`);
+        if (tx.verbose) tx.text = `mmap_read_lock(&init_mm): waits (${holdersText(tx.all, tx.lockState(init), tx.tid)})`;
         tx.ts = withMicro(ts, m, true);
         return;
       }
       break;
     case PH_UNLOCK:
       tx.release(init, false);
-      if (tx.verbose) tx.say(() => `mmap_read_unlock(&init_mm)${wokeText(tx.all, tx.woke)}`);
-      nextM = afterRendezvous();
+      if (tx.verbose) tx.text = `mmap_read_unlock(&init_mm)${wokeText(tx.all, tx.woke)}`;
+      nextM = afterRendezvous(world, instr, m);
       break;
     case PH_SCAN: {
       // One step scans the PMD table up to its next present entry (pmd_present(READ_ONCE(*pmdp)))
@@ -925,48 +933,48 @@ function freeStep(tx: Tx, instr: FreeInstr, ts: ThreadState): void {
       }
       tx.readRange(table, m.i, Math.min(j, ptrs - 1), what);
       if (j >= ptrs) {
-        if (tx.verbose) tx.say(() => `pmd_present(READ_ONCE(*pmdp)) for ${world.levelName(table)}[${m.i}…${ptrs - 1}] of ${world.tableText(table)}: no present entry left`);
-        nextM = scanFrom(ptrs);
+        if (tx.verbose) tx.text = `pmd_present(READ_ONCE(*pmdp)) for ${world.levelName(table)}[${m.i}…${ptrs - 1}] of ${world.tableText(table)}: no present entry left`;
+        nextM = scanFrom(world, instr, m, ptrs);
         break;
       }
       const g = world.classify(table, lo, hi) === 'table' ? world.child(table, j, lo, hi) : undefined;
       if (g) world.geo(g, world.entryUnits(table, j));
       const skippedText = j > m.i ? ` (entries ${m.i}…${j - 1} are none)` : '';
-      if (tx.verbose) tx.say(() => `pmd_free_pte_page: READ_ONCE(*pmdp) ${entryName(world, table, j)} ${describeEntry(world, table, j, lo, hi)}${skippedText}${g === undefined ? ' (VM_WARN_ON: not a table)' : ''}`);
-      nextM = g === undefined ? scanFrom(j + 1) : freeMicro(m, { ph: PH_NCLEAR, g: g.id, i: j });
+      if (tx.verbose) tx.text = `pmd_free_pte_page: READ_ONCE(*pmdp) ${entryName(world, table, j)} ${describeEntry(world, table, j, lo, hi)}${skippedText}${g === undefined ? ' (VM_WARN_ON: not a table)' : ''}`;
+      nextM = g === undefined ? scanFrom(world, instr, m, j + 1) : freeMicro(m, { ph: PH_NCLEAR, g: g.id, i: j });
       break;
     }
     case PH_NCLEAR: {
       const table = pageOf(world, m.c);
       tx.write(table, m.i, 0, 0, what);
-      if (tx.verbose) tx.say(() => `pmd_clear(pmdp): ${entryName(world, table, m.i)} is now none`);
+      if (tx.verbose) tx.text = `pmd_clear(pmdp): ${entryName(world, table, m.i)} is now none`;
       nextM = freeMicro(m, { ph: PH_NFLUSH });
       break;
     }
     case PH_NFLUSH: {
       const table = pageOf(world, m.c);
       tx.flush();
-      if (tx.verbose) tx.say(() => `__flush_tlb_kernel_pgtable(${entryName(world, table, m.i)})`);
+      if (tx.verbose) tx.text = `__flush_tlb_kernel_pgtable(${entryName(world, table, m.i)})`;
       nextM = freeMicro(m, { ph: PH_NFREE });
       break;
     }
     case PH_NFREE: {
       const table = pageOf(world, m.g);
       tx.freeTable(table, what);
-      if (tx.verbose) tx.say(() => `pte_free_kernel: frees ${world.tableText(table)}`);
-      nextM = scanFrom(m.i + 1);
+      if (tx.verbose) tx.text = `pte_free_kernel: frees ${world.tableText(table)}`;
+      nextM = scanFrom(world, instr, m, m.i + 1);
       break;
     }
     case PH_FREE: {
       const table = pageOf(world, m.c);
       tx.freeTable(table, what);
-      if (tx.verbose) tx.say(() => `${pud ? 'pmd_free' : 'pte_free_kernel'}: frees ${world.tableText(table)} (the ${childName} table)`);
-      nextM = end();
+      if (tx.verbose) tx.text = `${pud ? 'pmd_free' : 'pte_free_kernel'}: frees ${world.tableText(table)} (the ${childName} table)`;
+      nextM = freeEnd(instr, m);
       break;
     }
     case PH_TRYUNLOCK:
       tx.release(init, false);
-      if (tx.verbose) tx.say(() => `mmap_read_unlock(&init_mm)${wokeText(tx.all, tx.woke)}`);
+      if (tx.verbose) tx.text = `mmap_read_unlock(&init_mm)${wokeText(tx.all, tx.woke)}`;
       nextM = undefined;
       break;
   }
