@@ -35,6 +35,22 @@ describe('kernel tables follow the accounting mode', () => {
     assert.ok(r.ok);
     assert.equal(r.state.ledger()[0]?.events.length, 0);
   });
+
+  it("tells each table's life in the ledger view: where it was allocated, constructed and linked", () => {
+    const r = only(run(`scenario "life" {
+  kernel {
+    map 0xffff888000000000 size 4K phys 0 prot rw
+  }
+}`));
+    const ledger = r.state.ledger();
+    const pte = ledger.find((t) => t.level === 'pte');
+    const pmd = ledger.find((t) => t.level === 'pmd');
+    assert.ok(pte && pmd);
+    assert.deepEqual(
+      pte.events.map((e) => `${e.kind}: ${e.detail ?? ''}`),
+      [`alloc: pte table at ${pte.pa}`, 'ctor: ', `link: pmd_populate into entry 0 of the PMD table at ${pmd.pa}`],
+    );
+  });
 });
 
 describe('low-level statements and leaks', () => {
