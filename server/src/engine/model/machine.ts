@@ -12,7 +12,7 @@ import type { Span } from '../program';
 import type { Budget } from '../run-api';
 import type { Exploration } from '../exec/modules';
 import { PhysAllocator } from './phys';
-import { TablePage, type LedgerEvent, type LedgerEventKind, type UndoLog } from './table';
+import { EntryArena, TablePage, type LedgerEvent, type LedgerEventKind, type UndoLog } from './table';
 import { truncate } from '../list';
 
 export type Feature = 'bbml2' | 'pti' | 'no_block_mappings' | 'no_cont_mappings' | 'pte_mapped_cache' | 'write_protect_pgtables';
@@ -132,6 +132,8 @@ export class Machine {
 
   /** Every table page ever allocated in this run, in allocation order. */
   readonly tables: TablePage[] = [];
+  /** Where this run's tables get their entry arrays (recycled once the run is collected). */
+  readonly arena = new EntryArena();
   liveTables = 0;
   entriesWritten = 0;
   /**
@@ -193,6 +195,7 @@ export class Machine {
       'static',
       -1,
       this.profile.realLevels === 1,
+      this.arena,
     );
     swapper.name = 'swapper_pg_dir';
     this.kernel = new AddressSpace('kernel', true, swapper);
@@ -452,7 +455,7 @@ export class Machine {
     const pa = allocator === 'page' ? this.pgtablePages.alloc(this) : this.phys.allocPage();
     if (pa === undefined) throw new RunStop('budget', 'physical memory for page tables is exhausted');
     const bytes = pgd ? this.profile.pgdBytes : Number(this.profile.pageSize);
-    const table = new TablePage(this.nextTableId++, depth, ptrs, pa, space.name, bytes, allocator, this.step, depth === 4);
+    const table = new TablePage(this.nextTableId++, depth, ptrs, pa, space.name, bytes, allocator, this.step, depth === 4, this.arena);
     table.undo = this.undo;
     if (options.name !== undefined) table.name = options.name;
     this.tables.push(table);

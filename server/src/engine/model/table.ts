@@ -85,25 +85,62 @@ const MAX_FRESH_RUNS = 8;
 const MAX_FRESH_WRITES = 16;
 
 /**
- * Entry arrays are cut from shared 1 MiB slabs. An ArrayBuffer per table made table allocation
- * a third of a big map statement, and V8 counts every buffer as external memory and collects
- * garbage after every few hundred of them. A slab lives as long as any table cut from it; a
- * table's array is never reused for another table.
+ * Where a run's entry arrays come from: 1 MiB slabs cut into tables. An ArrayBuffer per table
+ * made table allocation a third of a big map statement, and V8 counts every buffer as external
+ * memory and collects garbage after every few hundred of them.
+ *
+ * Each run (Machine) has its own arena, and every table cut from it holds it, so the arena is
+ * collected only once no table of the run is reachable. Its slabs then go to a small pool for
+ * the next runs (FinalizationRegistry), zeroed when taken: a language server that reruns a
+ * scenario on every edit reuses the same memory instead of handing V8 megabytes of fresh
+ * external memory per run, which made it collect garbage every few edits.
  */
-const SLAB_BYTES = 1 << 20;
-let slab: ArrayBuffer | undefined;
-let slabUsed = 0;
+export class EntryArena {
+  private readonly slabs: ArrayBuffer[] = [];
+  private slab: ArrayBuffer | undefined;
+  private used = 0;
 
-function entryArray(length: number): Uint32Array {
-  const bytes = length * 4;
-  if (bytes > SLAB_BYTES / 8) return new Uint32Array(length);
-  if (slab === undefined || slabUsed + bytes > SLAB_BYTES) {
-    slab = new ArrayBuffer(SLAB_BYTES);
-    slabUsed = 0;
+  constructor() {
+    collectedArenas.register(this, this.slabs);
   }
-  const e = new Uint32Array(slab, slabUsed, length);
-  slabUsed += bytes;
-  return e;
+
+  /** A zeroed array of `length` words, never shared with another table. */
+  entries(length: number): Uint32Array {
+    const bytes = length * 4;
+    if (bytes > SLAB_BYTES / 8) return new Uint32Array(length);
+    if (this.slab === undefined || this.used + bytes > SLAB_BYTES) {
+      this.slab = takeSlab();
+      this.slabs.push(this.slab);
+      this.used = 0;
+    }
+    const e = new Uint32Array(this.slab, this.used, length);
+    this.used += bytes;
+    return e;
+  }
+}
+
+const SLAB_BYTES = 1 << 20;
+/** Slabs kept for later runs: enough for a run of a few thousand tables, at most 32 MiB idle. */
+const MAX_POOLED_SLABS = 32;
+const pooledSlabs: ArrayBuffer[] = [];
+
+const collectedArenas = new FinalizationRegistry<ArrayBuffer[]>((slabs) => {
+  for (const slab of slabs) {
+    if (pooledSlabs.length >= MAX_POOLED_SLABS) break;
+    pooledSlabs.push(slab);
+  }
+});
+
+function takeSlab(): ArrayBuffer {
+  const slab = pooledSlabs.pop();
+  if (slab === undefined) return new ArrayBuffer(SLAB_BYTES);
+  new Uint32Array(slab).fill(0);
+  return slab;
+}
+
+/** Slabs waiting in the pool (tests). */
+export function pooledSlabCount(): number {
+  return pooledSlabs.length;
 }
 
 export class TablePage {
@@ -163,8 +200,10 @@ export class TablePage {
     readonly allocator: 'page' | 'kmem_cache' | 'kmalloc' | 'static',
     step: number,
     lastLevel: boolean,
+    /** The run's arena the entries are cut from; held so the arena outlives every table of it. */
+    private readonly arena: EntryArena,
   ) {
-    this.e = entryArray(ptrs * 2);
+    this.e = arena.entries(ptrs * 2);
     this.children = lastLevel ? undefined : new Array<TablePage | undefined>(ptrs);
     this.bornStep = step;
   }
