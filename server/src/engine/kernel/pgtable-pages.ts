@@ -71,6 +71,38 @@ export class PgtablePages implements PgtablePageSource {
     machine.phys.free(pa);
   }
 
+  /**
+   * Everything alloc, free and alloc_pgtable_page change: the page sets by content, the flags and
+   * counters, and this statement's findings with the count and message they had (they are
+   * updated in place as more pages fail).
+   */
+  save(): () => void {
+    const readonlyAliases = this.readonlyAliases.size === 0 ? undefined : [...this.readonlyAliases];
+    const named = this.named.size === 0 ? undefined : [...this.named];
+    const { busy, refills, lastFailure, failure, broken } = this;
+    const failureCount = failure?.count ?? 0;
+    const failureMessage = failure?.finding.message ?? '';
+    const brokenCount = broken?.count ?? 0;
+    const brokenMessage = broken?.finding.message ?? '';
+    return () => {
+      refill(this.readonlyAliases, readonlyAliases);
+      refill(this.named, named);
+      this.busy = busy;
+      this.refills = refills;
+      this.lastFailure = lastFailure;
+      this.failure = failure;
+      this.broken = broken;
+      if (failure) {
+        failure.count = failureCount;
+        failure.finding.message = failureMessage;
+      }
+      if (broken) {
+        broken.count = brokenCount;
+        broken.finding.message = brokenMessage;
+      }
+    };
+  }
+
   isReadonly(pa: number): boolean {
     return this.readonlyAliases.has(pa);
   }
@@ -122,6 +154,13 @@ export class PgtablePages implements PgtablePageSource {
     }
     this.lastFailure = this.failure.finding;
   }
+}
+
+/** Makes `set` hold exactly `content` (undefined: nothing). */
+function refill(set: Set<number>, content: readonly number[] | undefined): void {
+  if (set.size === 0 && content === undefined) return;
+  set.clear();
+  if (content) for (const x of content) set.add(x);
 }
 
 /** Installs the page-table page source the scenario's features ask for. */

@@ -71,6 +71,11 @@ export interface PgtablePageSource {
   /** A physical page for a new table page, or undefined when memory is exhausted. */
   alloc(machine: Machine): number | undefined;
   free(machine: Machine, pa: number): void;
+  /**
+   * For the race explorer's undo journal (Machine.capture): a function that puts the source's
+   * own state back as it is now. Absent for a source with no state of its own.
+   */
+  save?(): () => void;
 }
 
 /** The depths whose bits are set in a StepRecord.levelsTouched mask, shallowest first. */
@@ -270,7 +275,7 @@ export class Machine {
     const entries = current?.entriesWritten ?? 0;
     const valid = current?.validWrites ?? 0;
     const levels = current?.levelsTouched ?? 0;
-    const restoreSource = depth >= 1 ? captureFields(this.pgtablePages) : undefined;
+    const restoreSource = depth >= 1 ? this.pgtablePages.save?.() : undefined;
     const restoreDeep = depth >= 2 ? this.captureDeep() : undefined;
     return () => {
       this.counters.tlbFlushes = tlbFlushes;
@@ -692,41 +697,6 @@ export class Machine {
 }
 
 const scratch = new Uint32Array(2);
-
-/** Shortens a list to `length` (a no-op when it already has that length). */
-/**
- * Saves the own fields of an object whose class this file does not know (the page-table page
- * source): primitives and references as they are, sets, maps and arrays by content.
- */
-function captureFields(object: object): () => void {
-  const record = object as Record<string, unknown>;
-  const keys = Object.keys(record);
-  const values = keys.map((key) => record[key]);
-  const contents = values.map((value) => {
-    if (value instanceof Set) return value.size === 0 ? undefined : [...value];
-    if (value instanceof Map) return value.size === 0 ? undefined : [...value.entries()];
-    if (Array.isArray(value)) return value.length === 0 ? undefined : value.slice();
-    return undefined;
-  });
-  return () => {
-    keys.forEach((key, k) => {
-      const value = values[k];
-      const content = contents[k] ?? [];
-      if (value instanceof Set) {
-        if (content.length === 0 && value.size === 0) return;
-        value.clear();
-        for (const x of content as unknown[]) value.add(x);
-      } else if (value instanceof Map) {
-        value.clear();
-        for (const [mk, mv] of content as [unknown, unknown][]) value.set(mk, mv);
-      } else if (Array.isArray(value)) {
-        value.length = 0;
-        value.push(...(content as unknown[]));
-      }
-      record[key] = value;
-    });
-  };
-}
 
 const plainPages: PgtablePageSource = {
   alloc: (machine) => machine.phys.allocPage(),
