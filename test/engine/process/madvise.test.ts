@@ -2,7 +2,9 @@
 // madvise_populate; mm_populate for MAP_POPULATE and MAP_LOCKED), pageout and cold, collapse,
 // and merges of new mappings between old ones (vma_merge_new_range).
 
+import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { only, run } from '../support';
 import { ALL_ARCHES, ARCHES, cleanOn } from './helpers';
 
 describe('population', () => {
@@ -130,5 +132,31 @@ describe('new mappings merge with their neighbours', () => {
     mmap g size 4p prot rw shared file
     expect vmas == 2
   }`);
+  });
+});
+
+describe('the argument rules every range system call shares', () => {
+  it('an unaligned start and a wrapping range are EINVAL, named by the call and its advice; the length is rounded up to pages', () => {
+    const r = only(
+      run(`scenario "args" {
+  process p {
+    mmap a size 4p prot rw
+    madvise a + 1 size 1p guard_install
+    mprotect a + 1 size 1p prot r
+    madvise a size 0xffff_ffff_ffff_f000 dontneed
+    madvise a + 1p size 1 guard_install => ok
+    expect guard(a + 1p) == true
+    expect guard(a + 2p) == false
+  }
+}`),
+    );
+    assert.deepEqual(
+      r.findings.map((f) => f.message.replace(/0x[0-9a-f]+/g, 'ADDR')),
+      [
+        'madvise returned EINVAL: madvise guard_install: the start ADDR is not page-aligned',
+        'mprotect returned EINVAL: mprotect: the start ADDR is not page-aligned',
+        'madvise returned EINVAL: madvise dontneed: the range wraps around the end of the address space',
+      ],
+    );
   });
 });

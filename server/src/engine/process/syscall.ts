@@ -19,17 +19,22 @@ const U64 = 1n << 64n;
  * The argument rules of munmap, mprotect, madvise and mlock: an unaligned start is EINVAL, the
  * length is rounded up to whole pages (PAGE_ALIGN), and a range that wraps is EINVAL.
  */
-export function rangeArgs(ctx: ExecContext, what: string, addr: Expr, size: Expr): RangeArgs {
+export function rangeArgs(ctx: ExecContext, what: string, addr: Expr, size: Expr, advice?: string): RangeArgs {
   const start = ctx.num(addr);
   const lenIn = ctx.num(size);
   const page = ctx.machine.profile.levels[4] as LevelGeometry;
   const offset = page.offsetMask;
-  if ((start & offset) !== 0n) return { error: errno('EINVAL', `${what}: the start ${hex16(start)} is not page-aligned`) };
+  if ((start & offset) !== 0n) return { error: errno('EINVAL', `${rangeLabel(what, advice)}: the start ${hex16(start)} is not page-aligned`) };
   // PAGE_ALIGN(len), with shifts: `& ~offset` on BigInts works on a negative number, slowly.
   const len = ((lenIn + offset) >> page.shiftBig) << page.shiftBig;
   const end = start + len;
-  if (end >= U64) return { error: errno('EINVAL', `${what}: the range wraps around the end of the address space`) };
+  if (end >= U64) return { error: errno('EINVAL', `${rangeLabel(what, advice)}: the range wraps around the end of the address space`) };
   return { start, len, end };
+}
+
+/** `madvise guard_install`: put together only for an error, not on every call. */
+function rangeLabel(what: string, advice: string | undefined): string {
+  return advice === undefined ? what : `${what} ${advice}`;
 }
 
 /** The task of a statement in the current process. */
