@@ -186,13 +186,13 @@ export class World {
     } else {
       let parent = table.parent;
       let index = table.parentIndex;
-      if (!parent) {
-        this.journal.forTables(0, this.journal.length, (t, fields) => {
-          if (t === table && !parent && fields.parent) {
-            parent = fields.parent;
-            index = fields.parentIndex;
-          }
-        });
+      // Unlinked on this path: where it was linked, from the first of its saved fields that has it.
+      const journal = this.journal;
+      for (let n = 0; !parent && n < journal.savedCount; n++) {
+        if (journal.savedTable(n) !== table) continue;
+        const fields = journal.savedFields(n);
+        parent = fields.parent;
+        index = fields.parentIndex;
       }
       const pg = parent ? this.geo(parent) : undefined;
       if (parent && pg) geo = { base: entryUnits(pg, index), unit, parent, parentIndex: index };

@@ -134,13 +134,17 @@ export class Journal implements UndoLog {
     }
   }
 
-  /** Calls `f` for every table whose fields were saved in [from, to), oldest first. */
-  forTables(from: number, to: number, f: (table: TablePage, fields: TableFields) => void): void {
-    for (const k of this.fieldRecords) {
-      if (k < from) continue;
-      if (k >= to) break;
-      f(this.tab[k] as TablePage, this.obj[k] as TableFields);
-    }
+  /** How many times table fields were saved; `savedTable(n)` and `savedFields(n)` are the n-th, oldest first. */
+  get savedCount(): number {
+    return this.fieldRecords.length;
+  }
+
+  savedTable(n: number): TablePage {
+    return this.tab[this.fieldRecords[n] as number] as TablePage;
+  }
+
+  savedFields(n: number): TableFields {
+    return this.obj[this.fieldRecords[n] as number] as TableFields;
   }
 
   /** Installs the log on the machine, every table it has, and its physical allocator. */
@@ -174,6 +178,8 @@ export class MachineKeys {
   private next = 0;
   private readonly startTables: number;
   private readonly startNames: Map<string, Binding>;
+  private readonly lanes = new HashLanes();
+  private readonly seen = new Set<TablePage>();
 
   constructor(
     private readonly journal: Journal,
@@ -189,53 +195,57 @@ export class MachineKeys {
     return this.next;
   }
 
-  /** The id of the machine's content now. */
+  /**
+   * The id of the machine's content now. Called for every state the search stores or looks up,
+   * so it allocates nothing: the hash lanes and the set of tables seen are reused.
+   */
   current(): number {
-    let a = this.journal.h1;
-    let b = this.journal.h2;
-    const add = (x: number): void => {
-      a = fmix(a ^ Math.imul(x | 0, 0x9e3779b1) ^ (x / 0x100000000) | 0);
-      b = fmix(b + Math.imul((x | 0) ^ 0x7f4a7c15, 0x85ebca6b) + ((x / 0x100000000) | 0));
-    };
+    const h = this.lanes;
+    h.a = this.journal.h1;
+    h.b = this.journal.h2;
     const m = this.machine;
     const c = m.counters;
-    add(c.tlbFlushes);
-    add(c.barriers);
-    add(c.directMapSplits);
-    add(m.liveTables);
-    add(m.tables.length);
-    add(m.linearMaps.length);
-    for (const x of m.phys.signature()) add(x);
-    for (const space of m.spaces.values()) add(space.pgtablesBytes);
-    // Order-free parts: sums of per-item hashes.
+    h.add(c.tlbFlushes);
+    h.add(c.barriers);
+    h.add(c.directMapSplits);
+    h.add(m.liveTables);
+    h.add(m.tables.length);
+    h.add(m.linearMaps.length);
+    for (const x of m.phys.signature()) h.add(x);
+    for (const space of m.spaces.values()) h.add(space.pgtablesBytes);
+    // Order-free parts: sums of per-item hashes. The ledger part: each table that existed when
+    // the block began and whose fields this path saved, compared with its first saved fields.
     let ledger = 0;
-    let seen: Set<TablePage> | undefined;
-    this.journal.forTables(0, this.journal.length, (table, was) => {
-      if (table.id > this.startTables) return;
-      seen ??= new Set();
-      if (seen.has(table)) return;
+    const journal = this.journal;
+    const seen = this.seen;
+    for (let n = 0; n < journal.savedCount; n++) {
+      const table = journal.savedTable(n);
+      if (table.id > this.startTables || seen.has(table)) continue;
       seen.add(table);
       const now = flagHash(table);
-      if (now !== flagHash(was)) ledger = (ledger + fmix(now ^ Math.imul(table.id, 0x27d4eb2f))) | 0;
-    });
-    add(ledger);
+      if (now !== flagHash(journal.savedFields(n))) ledger = (ledger + fmix(now ^ Math.imul(table.id, 0x27d4eb2f))) | 0;
+    }
+    seen.clear();
+    h.add(ledger);
     for (let k = this.startTables; k < m.tables.length; k++) {
       const t = m.tables[k] as TablePage;
-      add(t.id);
-      add(t.depth);
-      add(t.pa);
-      add(flagHash(t));
+      h.add(t.id);
+      h.add(t.depth);
+      h.add(t.pa);
+      h.add(flagHash(t));
     }
     let areas = 0;
     for (const area of m.vmAreas.values()) areas = (areas + fmix(textHash(area.name) ^ Math.imul(bigHash(area.start), 31) ^ bigHash(area.size))) | 0;
-    add(areas);
+    h.add(areas);
     let names = 0;
     for (const [name, binding] of this.ctx.names) {
       if (this.startNames.get(name) === binding) continue;
       const value = binding.kind === 'value' ? bigHash(binding.value) : binding.kind === 'table' ? binding.table.id * 3 + 1 : binding.pa * 3 + 2;
       names = (names + fmix(textHash(name) ^ Math.imul(value, 0x165667b1))) | 0;
     }
-    add(names);
+    h.add(names);
+    const a = h.a;
+    const b = h.b;
     let inner = this.ids.get(a);
     if (!inner) this.ids.set(a, (inner = new Map()));
     let id = inner.get(b);
@@ -277,6 +287,17 @@ export class MachineKeys {
       parts.push(`${name}=${binding.kind === 'value' ? binding.value : binding.kind === 'table' ? `t${binding.table.id}` : `p${binding.pa}`}`);
     }
     return parts.join(' ');
+  }
+}
+
+/** Two 32-bit hash lanes fed one number at a time (integers and doubles below 2^53). */
+class HashLanes {
+  a = 0;
+  b = 0;
+
+  add(x: number): void {
+    this.a = fmix(this.a ^ Math.imul(x | 0, 0x9e3779b1) ^ (x / 0x100000000) | 0);
+    this.b = fmix(this.b + Math.imul((x | 0) ^ 0x7f4a7c15, 0x85ebca6b) + ((x / 0x100000000) | 0));
   }
 }
 
