@@ -19,10 +19,10 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
 }
 
-export async function run({ root }) {
-  // The node options the VS Code client starts the server with (SERVER_EXEC_ARGV in
-  // server/src/protocol/lsp-ext.ts).
-  const child = spawn(process.execPath, ['--max-semi-space-size=64', join(root, 'dist', 'server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
+export async function run({ root, execArgv }) {
+  // `execArgv`: the node options the VS Code client starts the server with (SERVER_EXEC_ARGV in
+  // server/src/protocol/lsp-ext.ts), from scripts/bench.mjs.
+  const child = spawn(process.execPath, [...execArgv, join(root, 'dist', 'server.js'), '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
   const connection = createMessageConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
   const waiters = new Map();
   connection.onNotification('textDocument/publishDiagnostics', (params) => {

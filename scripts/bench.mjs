@@ -41,8 +41,27 @@ function kernelTimings() {
   return { rows, raw: run.stdout };
 }
 
+/**
+ * The node options the VS Code client starts the language server with (SERVER_EXEC_ARGV in
+ * server/src/protocol/lsp-ext.ts), bundled from there so that the engine and latency benchmarks
+ * run the engine as the editor does.
+ */
+async function serverExecArgv() {
+  const file = join(out, 'lsp-ext.mjs');
+  await esbuild.build({
+    entryPoints: [join(root, 'server', 'src', 'protocol', 'lsp-ext.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    outfile: file,
+    logLevel: 'warning',
+  });
+  const { SERVER_EXEC_ARGV } = await import(file);
+  return [...SERVER_EXEC_ARGV];
+}
+
 /** Runs the engine benchmarks in a child process (so memory figures are its own). */
-async function engineTimings() {
+async function engineTimings(execArgv) {
   await esbuild.build({
     entryPoints: [join(root, 'bench', 'engine-bench.ts')],
     bundle: true,
@@ -53,9 +72,8 @@ async function engineTimings() {
     logLevel: 'warning',
   });
   log('running the engine benchmarks');
-  // The engine runs inside the language server, which the client starts with a 64 MiB young
-  // generation (SERVER_EXEC_ARGV in server/src/protocol/lsp-ext.ts): the same here.
-  const run = spawnSync(process.execPath, ['--expose-gc', '--max-old-space-size=4096', '--max-semi-space-size=64', join(out, 'engine-bench.js')], {
+  // The engine runs inside the language server: with the server's node options.
+  const run = spawnSync(process.execPath, ['--expose-gc', '--max-old-space-size=4096', ...execArgv, join(out, 'engine-bench.js')], {
     encoding: 'utf8',
     maxBuffer: 1 << 26,
   });
@@ -64,13 +82,13 @@ async function engineTimings() {
 }
 
 /** Optional benchmark modules that other parts of the product contribute. */
-async function optional(path, label) {
+async function optional(path, label, options = {}) {
   const file = join(root, path);
   if (!existsSync(file)) return [];
   log(`running ${label}`);
   try {
     const module = await import(file);
-    return await module.run({ root, reps });
+    return await module.run({ root, reps, ...options });
   } catch (e) {
     return [{ id: label, label, error: e instanceof Error ? e.message : String(e) }];
   }
@@ -90,11 +108,12 @@ function fmt(ms) {
 
 // The language-server latency runs against the bundled server.
 execFileSync(process.execPath, [join(root, 'scripts', 'build.mjs')], { stdio: 'inherit' });
+const execArgv = await serverExecArgv();
 const kernel = kernelTimings();
-const engine = await engineTimings();
+const engine = await engineTimings(execArgv);
 const extra = [
   ...(await optional('bench/spin/bench.mjs', 'explorer vs spin')),
-  ...(await optional('bench/lsp-latency.mjs', 'language server latency')),
+  ...(await optional('bench/lsp-latency.mjs', 'language server latency', { execArgv })),
 ];
 
 const lines = [];

@@ -152,13 +152,22 @@ export interface ServerSettings {
 }
 
 /**
- * Node options the server runs with. A run allocates a lot that dies young (step records,
- * explorer states): a 64 MiB young generation instead of the default 16 MiB keeps it from being
- * promoted and collected as old objects, a fifth of an exploration's time. It must be given on
- * the command line (v8.setFlagsFromString after start-up does not resize the young generation).
- * bench/lsp-latency.mjs starts the server with the same options.
+ * Node options the server runs with. They must be given on the command line
+ * (v8.setFlagsFromString after start-up does not resize the young generation); `npm run bench`
+ * runs the engine and the server with the same options.
+ *
+ * - A run allocates a lot that dies young (step records, explorer states): a 64 MiB young
+ *   generation instead of the default 16 MiB keeps it from being promoted and collected as old
+ *   objects, a fifth of an exploration's time.
+ * - No allocation-site pretenuring: V8 sends the objects of an allocation site whose objects
+ *   survive straight to the old generation, and deoptimizes the code that allocates there. The
+ *   tables of a run survive while the run is the latest, and die when the next edit replaces it,
+ *   so the decision flipped back and forth as a user typed: 17 deoptimizations of the table
+ *   allocation and mapping code in 30 edits of sample 34, each making the next runs slow. Without
+ *   it the p95 from an edit to its diagnostics fell by a fifth to a third on samples 34, 50 and
+ *   51 (bench/lsp-latency.mjs, six runs each way).
  */
-export const SERVER_EXEC_ARGV: readonly string[] = ['--max-semi-space-size=64'];
+export const SERVER_EXEC_ARGV: readonly string[] = ['--max-semi-space-size=64', '--no-allocation-site-pretenuring'];
 
 export const DEFAULT_SERVER_SETTINGS: ServerSettings = {
   diagnostics: { debounce: 150, runOnType: true },
