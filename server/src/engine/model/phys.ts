@@ -237,27 +237,34 @@ export class PhysAllocator {
  * A set of frame numbers: a bitmap per chunk of 512 frames, so that a block of frames is taken
  * or given back a word at a time.
  */
+/**
+ * Frames per bitmap chunk: 16 MiB of 4 KiB frames in 512 bytes. A chunk that big lives outside
+ * the JS heap (V8 keeps only typed arrays of 64 bytes or less inside it), so a run's scattered
+ * table pages cost a few hundred small objects for the garbage collector to copy, not thousands.
+ */
+const CHUNK_FRAMES = 4096;
+
 class FrameSet {
   private readonly chunks = new Map<number, Uint32Array>();
   size = 0;
 
   private chunk(frame: number, create: boolean): Uint32Array | undefined {
-    const key = Math.floor(frame / 512);
+    const key = Math.floor(frame / CHUNK_FRAMES);
     let c = this.chunks.get(key);
-    if (!c && create) this.chunks.set(key, (c = new Uint32Array(16)));
+    if (!c && create) this.chunks.set(key, (c = new Uint32Array(CHUNK_FRAMES / 32)));
     return c;
   }
 
   has(frame: number): boolean {
     const c = this.chunk(frame, false);
-    const b = frame % 512;
+    const b = frame % CHUNK_FRAMES;
     return c !== undefined && ((c[b >>> 5] ?? 0) & (1 << (b & 31))) !== 0;
   }
 
   /** Adds a frame; false when it was there already. */
   add(frame: number): boolean {
     const c = this.chunk(frame, true) as Uint32Array;
-    const b = frame % 512;
+    const b = frame % CHUNK_FRAMES;
     const w = c[b >>> 5] ?? 0;
     const bit = 1 << (b & 31);
     if ((w & bit) !== 0) return false;
@@ -269,7 +276,7 @@ class FrameSet {
   /** Removes a frame; false when it was not there. */
   delete(frame: number): boolean {
     const c = this.chunk(frame, false);
-    const b = frame % 512;
+    const b = frame % CHUNK_FRAMES;
     const w = c?.[b >>> 5] ?? 0;
     const bit = 1 << (b & 31);
     if (!c || (w & bit) === 0) return false;
@@ -278,8 +285,14 @@ class FrameSet {
     return true;
   }
 
+  /** Whether [first, first + count) is whole bitmap words (blocks are: 2^order frames, aligned). */
   private whole(first: number, count: number): boolean {
-    return count >= 512 && first % 512 === 0 && count % 512 === 0;
+    return count >= 32 && first % 32 === 0 && count % 32 === 0;
+  }
+
+  /** The bitmap word holding frames [f, f + 32) (f a multiple of 32), or undefined. */
+  private word(f: number): number | undefined {
+    return this.chunk(f, false)?.[(f % CHUNK_FRAMES) >>> 5];
   }
 
   /** Whether no frame of [first, first + count) is in the set. */
@@ -288,10 +301,7 @@ class FrameSet {
       for (let f = 0; f < count; f++) if (this.has(first + f)) return false;
       return true;
     }
-    for (let k = first / 512; k < (first + count) / 512; k++) {
-      const c = this.chunks.get(k);
-      if (c && c.some((w) => w !== 0)) return false;
-    }
+    for (let f = first; f < first + count; f += 32) if ((this.word(f) ?? 0) !== 0) return false;
     return true;
   }
 
@@ -301,10 +311,7 @@ class FrameSet {
       for (let f = 0; f < count; f++) if (!this.has(first + f)) return false;
       return true;
     }
-    for (let k = first / 512; k < (first + count) / 512; k++) {
-      const c = this.chunks.get(k);
-      if (!c || c.some((w) => w !== 0xffffffff)) return false;
-    }
+    for (let f = first; f < first + count; f += 32) if (this.word(f) !== 0xffffffff) return false;
     return true;
   }
 
@@ -317,7 +324,7 @@ class FrameSet {
       }
       return;
     }
-    for (let k = first / 512; k < (first + count) / 512; k++) (this.chunk(k * 512, true) as Uint32Array).fill(on ? 0xffffffff : 0);
+    for (let f = first; f < first + count; f += 32) (this.chunk(f, true) as Uint32Array)[(f % CHUNK_FRAMES) >>> 5] = on ? 0xffffffff : 0;
     this.size += on ? count : -count;
   }
 }

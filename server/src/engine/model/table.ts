@@ -257,7 +257,10 @@ export class TablePage {
     let used = this.used;
     const runs = this.freshRuns;
     if (runs !== undefined) {
-      if (runs.length < 2 * MAX_FRESH_RUNS) runs.push(tlo, thi);
+      // The first run makes a list of exactly its two words: a push onto an empty array would
+      // reserve room for sixteen, kept for the life of the table, and most tables get one run.
+      if (runs.length === 0) this.freshRuns = [tlo, thi];
+      else if (runs.length < 2 * MAX_FRESH_RUNS) runs.push(tlo, thi);
       else this.forgetFresh();
     }
     // The address field as two 32-bit words, stepped with a carry. int32 arithmetic stays
