@@ -164,6 +164,40 @@ describe('kernel statements inside threads', () => {
     );
   });
 
+  it('take back a finding a later step of the same block updated in place (write-protect failures counted per statement)', () => {
+    // Without BBML2 the block-mapped linear map cannot be split: each page-table page's alias
+    // stays writable, and the one finding of the statement (here: of the block) counts them.
+    const text = `scenario "unprotectable" {
+${ARM}
+  feature write_protect_pgtables
+  kernel {
+    map 0xffff000000000000 size 1G phys 0x80000000 prot rw
+  }
+  concurrent {
+    thread a {
+      alloc_pgtable_page p1 => EINVAL
+      alloc_pgtable_page p2 => EINVAL
+    }
+  }
+}
+`;
+    capture(
+      () => run(text),
+      ({ world, threads, s0 }) => {
+        const { machine, ctx, journal } = world;
+        const first = exec(world, threads, s0, 0, false);
+        assert.ok(first);
+        const afterFirst = dump(machine, ctx);
+        assert.match(afterFirst, /1 page-table page could not be made read-only/);
+        const mark = journal.length;
+        assert.ok(exec(world, threads, first.s, 0, false));
+        assert.match(dump(machine, ctx), /2 page-table pages could not be made read-only/);
+        journal.undo(mark);
+        assert.equal(dump(machine, ctx), afterFirst, 'the finding counts one page again');
+      },
+    );
+  });
+
   it('vmalloc … huge frees the PTE table a walk stands on: use_after_free, the vmalloc one step of the schedule', () => {
     const result = run(vmapText(false).replace(/\}\n$/, '  expect race use_after_free\n}\n'));
     const r = only(result);
