@@ -121,7 +121,8 @@ export function wxBits(family: keyof typeof WX_TESTS): [number, number] {
 
 /**
  * The first index in [from, to) whose entry is not none and passes the family's W and X bit
- * tests, or -1. int32 reads keep values with bit 31 set small integers in this hot loop.
+ * tests, or -1. int32 reads keep values with bit 31 set small integers in this hot loop, and the
+ * test is passesWx's written out: calling it here made a 1 GiB map's statement a third slower.
  */
 function scanWx(e: Uint32Array, from: number, to: number, test: WxTest): number {
   const [wLo, wHi, wSet, xLo, xHi, xSet] = test;
