@@ -25,7 +25,7 @@
 import { RunStop } from '../model/machine';
 import { ALL_DEPTHS, READ, anyConflict, slotAccess, type Access } from './footprint';
 import type { Thread } from './compile';
-import { StateMap, quickHash, type State, type ThreadState, type World } from './model';
+import { StateMap, memOf, quickHash, type State, type ThreadState, type World } from './model';
 import { exec, frameUnits, runnable, type RaceKind, type StepOut } from './steps';
 import { truncate } from '../list';
 
@@ -383,6 +383,8 @@ interface Mutation {
   s: State;
   tid: number;
   prev: Mutation | undefined;
+  /** The machine content after it (memOf): two paths whose mutations agree so far leave the same machine. */
+  mem: number;
 }
 
 /** A thread put to sleep: its next step, known to lead where a sibling's path already leads. */
@@ -404,7 +406,8 @@ function commute(a: StepOut, acc: Access[]): boolean {
  * sets of one state reached several ways at one depth are intersected before it is expanded.
  *
  * A state of the search is put back on the machine by replaying only the steps on its way that
- * changed the machine (the others change nothing there), from the state each was taken in.
+ * changed the machine (the others change nothing there), from the state each was taken in, and
+ * only from the first of them whose machine content differs from the steps already replayed.
  * `proven` says the search finished within `cap` stored states: then `path` is a shortest
  * schedule, or null when `bound` steps are the fewest. The machine is in `s0` before and after.
  */
@@ -418,9 +421,13 @@ export function shorter(world: World, threads: readonly Thread[], s0: State, kin
     muts: Mutation | undefined;
     sleep: Sleeper[];
     depth: number;
+    /** Position in its level, in the order a level-by-level search would take them. */
+    rank: number;
+    /** Where its parent's step to it comes in the parent's level: parent rank, then thread. */
+    key: number;
   }
   const visited = new StateMap<Node>(world);
-  const first: Node = { s: s0, parent: undefined, tid: -1, muts: undefined, sleep: [], depth: 0 };
+  const first: Node = { s: s0, parent: undefined, tid: -1, muts: undefined, sleep: [], depth: 0, rank: 0, key: 0 };
   visited.set(s0, first);
   const applied: { mut: Mutation; mark: number }[] = [];
   /** Puts the machine in the state reached through `muts`. */
@@ -429,7 +436,7 @@ export function shorter(world: World, threads: readonly Thread[], s0: State, kin
     for (let m = muts; m; m = m.prev) list.push(m);
     list.reverse();
     let k = 0;
-    while (k < applied.length && k < list.length && applied[k]?.mut === list[k]) k++;
+    while (k < applied.length && k < list.length && applied[k]?.mut.mem === list[k]?.mem) k++;
     if (k < applied.length) {
       journal.undo((applied[k] as { mark: number }).mark);
       truncate(applied, k);
@@ -441,6 +448,7 @@ export function shorter(world: World, threads: readonly Thread[], s0: State, kin
       applied.push({ mut: m, mark });
     }
   };
+  const mutation = (node: Node, tid: number, after: State): Mutation => ({ s: node.s, tid, prev: node.muts, mem: memOf(world, after) });
   const pathOf = (node: Node, tid: number): number[] => {
     const tids = [tid];
     for (let n: Node | undefined = node; n && n.tid >= 0; n = n.parent) tids.push(n.tid);
@@ -453,10 +461,16 @@ export function shorter(world: World, threads: readonly Thread[], s0: State, kin
   let frontier: Node[] = [first];
   // A state at `depth` can end in a violation at depth + 1, which must stay below `bound`.
   for (let depth = 0; depth + 1 < bound && frontier.length > 0; depth++) {
+    // The level is taken in order of machine content, so that states with one content (the
+    // same id) follow each other and need no replay between them; which parent, which path and
+    // which violation win is decided by `key` instead, as if the level were taken in order.
+    for (let r = 0; r < frontier.length; r++) (frontier[r] as Node).rank = r;
+    const order = frontier.slice().sort((a, b) => (a.s.mem ?? -1) - (b.s.mem ?? -1) || a.rank - b.rank);
     const next: Node[] = [];
+    let found: { node: Node; tid: number } | undefined;
     let at = -1;
-    for (const node of frontier) {
-      // States with one machine content (the same id) need no replay between them.
+    for (const node of order) {
+      if (found && node.rank > found.node.rank) continue;
       const mem = node.s.mem ?? -2;
       if (mem !== at || mem < 0) goTo(node.muts);
       at = mem;
@@ -466,29 +480,40 @@ export function shorter(world: World, threads: readonly Thread[], s0: State, kin
         if (!runnable(node.s, tid) || node.sleep.some((z) => z.tid === tid)) continue;
         const out = exec(world, threads, node.s, tid, false);
         if (!out) continue;
+        const key = node.rank * threads.length + tid;
         if (out.violation) {
-          if (out.violation.kind === kind) return done(pathOf(node, tid), true);
+          if (out.violation.kind === kind && (!found || node.rank < found.node.rank)) found = { node, tid };
         } else if (depth + 2 < bound) {
           const sleep: Sleeper[] = [];
           for (const z of node.sleep) if (commute(out, z.acc)) sleep.push(z);
           for (const z of taken) if (commute(out, z.acc)) sleep.push(z);
           const seen = visited.get(out.s);
           if (!seen) {
-            const child: Node = { s: out.s, parent: node, tid, muts: out.changed ? { s: node.s, tid, prev: node.muts } : node.muts, sleep, depth: depth + 1 };
+            const child: Node = { s: out.s, parent: node, tid, muts: out.changed ? mutation(node, tid, out.s) : node.muts, sleep, depth: depth + 1, rank: 0, key };
             visited.set(out.s, child);
             if (visited.size > cap) return done(null, false);
             next.push(child);
           } else if (seen.depth === depth + 1) {
             seen.sleep = seen.sleep.filter((z) => sleep.some((y) => y.tid === z.tid));
+            if (key < seen.key) {
+              // Found first in level order from here: this is the path a schedule takes to it.
+              seen.parent = node;
+              seen.tid = tid;
+              seen.muts = out.changed ? mutation(node, tid, out.s) : node.muts;
+              seen.key = key;
+            }
           }
         }
         if (!out.misuse && out.woke.length === 0 && !out.violation) taken.push({ tid, acc: out.acc });
         journal.undo(mark);
+        // Found in this node, at its lowest thread: nothing later in it can come first.
+        if (found?.node === node) break;
       }
     }
-    // In the order found, so that among the shortest schedules the first found takes the
+    if (found) return done(pathOf(found.node, found.tid), true);
+    // In level order, so that among the shortest schedules the one found takes the
     // lowest-numbered thread first.
-    frontier = next;
+    frontier = next.sort((a, b) => a.key - b.key);
   }
   return done(null, true);
 }
