@@ -85,6 +85,13 @@ export function depthsIn(mask: number): Depth[] {
   return depths;
 }
 
+/**
+ * The list a finished step record has when it allocated, freed or wrote no table. Frozen: a
+ * finished record is never written again, and a push here would throw rather than corrupt
+ * every record sharing it.
+ */
+const NO_TABLES = Object.freeze([]) as unknown as TablePage[];
+
 /** What one executed statement did. */
 export interface StepRecord {
   index: number;
@@ -226,6 +233,9 @@ export class Machine {
       space,
       helper,
       summary: '',
+      // Present from the start: a field added later lands in a separate property store, and
+      // a long scenario keeps a record per statement.
+      result: undefined,
       tablesAllocated: [],
       tablesFreed: [],
       tablesWritten: [],
@@ -244,6 +254,13 @@ export class Machine {
     record.summary = summary;
     if (result !== undefined) record.result = result;
     record.counters = { ...this.counters };
+    // A step record and the tables' logs of it live as long as the run: cut their lists to
+    // size (a push onto an empty list reserves sixteen slots; most steps write one table).
+    const written = record.tablesWritten;
+    if (this.historyEnabled) for (const table of written) table.endStep();
+    record.tablesWritten = written.length === 0 ? NO_TABLES : written.slice();
+    if (record.tablesAllocated.length === 0) record.tablesAllocated = NO_TABLES;
+    if (record.tablesFreed.length === 0) record.tablesFreed = NO_TABLES;
     this.steps.push(record);
     this.current = undefined;
     this.step++;

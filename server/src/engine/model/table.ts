@@ -365,6 +365,14 @@ export class TablePage {
     this.recording = record;
   }
 
+  /** The step is over: its log is kept at its exact size. */
+  endStep(): void {
+    const record = this.recording;
+    if (record === undefined) return;
+    if (record.entries.length > 0) record.entries = record.entries.slice();
+    if (record.links.length > 0) record.links = record.links.slice();
+  }
+
   /** Turns a record into one copy of the content before its step. */
   private copyBefore(record: StepUndo): void {
     const e = this.e.slice();
