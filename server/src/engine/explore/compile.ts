@@ -5,6 +5,7 @@
 import { bitMask, findBit } from '../arch/codec';
 import { entrySize, indexAt, type Depth } from '../arch/profile';
 import { EvalError, levelDepth, type ExecContext } from '../exec/context';
+import { mapPacked } from '../list';
 import type { BitsItem, ConcurrentBlock, FreeVariant, KernelOnlyStmt, Span, TableStmt, ThreadStmt } from '../program';
 import { hex16 } from '../u64';
 import {
@@ -83,10 +84,10 @@ const TOP = 1n << 64n;
 
 /** Compiles every thread of a block. Throws EvalError for an address that does not evaluate. */
 export function compileBlock(ctx: ExecContext, world: World, block: ConcurrentBlock): Thread[] {
-  return block.threads.map((thread) => {
+  return mapPacked(block.threads, (thread) => {
     const instrs: Instr[] = [];
     compileBody(ctx, world, thread.body, instrs);
-    const fp = instrs.map((instr) => footprint(ctx, world, instr));
+    const fp = mapPacked(instrs, (instr) => footprint(ctx, world, instr));
     const suffix: Access[][] = new Array<Access[]>(instrs.length + 1);
     suffix[instrs.length] = [];
     for (let pc = instrs.length - 1; pc >= 0; pc--) suffix[pc] = [...(fp[pc] ?? []), ...(suffix[pc + 1] ?? [])];
@@ -96,7 +97,7 @@ export function compileBlock(ctx: ExecContext, world: World, block: ConcurrentBl
 
 /** Index of `va` in a table of each real depth. */
 function indices(world: World, va: bigint): number[] {
-  return world.profile.levels.map((geometry) => indexAt(world.profile, geometry.depth, va));
+  return mapPacked(world.profile.levels, (geometry) => indexAt(world.profile, geometry.depth, va));
 }
 
 function compileBody(ctx: ExecContext, world: World, body: ThreadStmt[], out: Instr[]): void {

@@ -15,6 +15,7 @@
 import type { Counterexample, CounterexampleStep, ExploredTable, Exploration, ExploreModule } from '../exec/modules';
 import { ok, errno } from '../exec/outcome';
 import type { Finding, Related } from '../findings';
+import { mapPacked } from '../list';
 import { RunStop } from '../model/machine';
 import type { TablePage } from '../model/table';
 import type { Span } from '../program';
@@ -32,7 +33,7 @@ const raceFindings = new WeakMap<Exploration, Map<string, Finding>>();
 
 /** The state every thread starts from, the machine as it is. */
 export function initialState(world: World, threads: readonly Thread[]): State {
-  return { mem: world.memKeys.current(), depth: 0, locks: world.locks.map(() => ({ writer: -1, readers: [], queue: [] })), keys: 0, threads: threads.map(startThread) };
+  return { mem: world.memKeys.current(), depth: 0, locks: mapPacked(world.locks, () => ({ writer: -1, readers: [], queue: [] })), keys: 0, threads: mapPacked(threads, startThread) };
 }
 
 export const exploreModule: ExploreModule = {

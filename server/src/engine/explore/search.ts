@@ -27,7 +27,7 @@ import { ALL_DEPTHS, READ, anyConflict, slotAccess, type Access } from './footpr
 import type { Thread } from './compile';
 import { StateMap, memOf, quickHash, type State, type ThreadState, type World } from './model';
 import { exec, frameUnits, runnable, type RaceKind, type StepOut } from './steps';
-import { truncate } from '../list';
+import { mapPacked, truncate } from '../list';
 
 export interface Limits {
   states: number;
@@ -194,7 +194,7 @@ export function search(world: World, threads: readonly Thread[], s0: State, limi
     path.push(...chain);
     const tids = trim(threads, path);
     const best = result.witnesses.get(kind);
-    if (!best || tids.length < best.tids.length) result.witnesses.set(kind, { kind, tids, raw: path.map((st) => st.tid) });
+    if (!best || tids.length < best.tids.length) result.witnesses.set(kind, { kind, tids, raw: mapPacked(path, (st) => st.tid) });
   };
   /** Stores `s` (the machine in `s`); false, and the schedule ends there, when it was stored before. */
   const store = (s: State): boolean => {
@@ -325,7 +325,7 @@ function trim(threads: readonly Thread[], path: StepOut[]): number[] {
     needThread[st.tid] = true;
     add(st.acc);
   }
-  return path.filter((_, j) => keep[j]).map((st) => st.tid);
+  return mapPacked(path.filter((_, j) => keep[j]), (st) => st.tid);
 }
 
 /** Runs a schedule from `s0` (the machine in `s0`); stops early if a thread in it cannot run. */
@@ -364,7 +364,7 @@ export function inThreadOrder(world: World, threads: readonly Thread[], s0: Stat
       }
     }
   }
-  const ordered = steps.map((st) => st.tid);
+  const ordered = mapPacked(steps, (st) => st.tid);
   return reaches(world, threads, s0, ordered, kind) ? ordered : [...tids];
 }
 
