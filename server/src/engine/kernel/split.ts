@@ -62,10 +62,6 @@ export function slotOf(machine: Machine, table: TablePage, index: number, va: bi
   return { table, index, depth: profile.entryDepth[table.depth] ?? table.depth, base: va - (va & (size - 1n)), size };
 }
 
-function levelSize(machine: Machine, level: Depth): bigint {
-  return entrySize(machine.profile, level);
-}
-
 function isLinear(machine: Machine, va: bigint): boolean {
   return regionAt(machine.profile, va)?.id === 'linear';
 }
@@ -135,7 +131,7 @@ function arm64SplitBlock(machine: Machine, slot: Slot, toCont: boolean, log: Spl
   if ((lo & A_VALID) === 0) attrLo = (attrLo & ~A_VALID) | A_NG;
   if (toCont) attrHi |= A_CONT_HI;
   const pa = codec.address(lo, hi);
-  const step = Number(levelSize(machine, childDepth));
+  const step = Number(entrySize(machine.profile, childDepth));
   const tableBits: [number, number] = [0, (hi & A_PXN_HI) !== 0 ? A_TABLE_PXN_HI : 0];
   installSplitTable(machine, slot, childDepth, pa, step, attrLo >>> 0, attrHi >>> 0, false, tableBits);
   const linear = isLinear(machine, slot.base);
@@ -170,17 +166,17 @@ function arm64SplitAt(machine: Machine, addr: bigint, log: SplitLog): void {
   const aligned = (size: bigint): boolean => addr % size === 0n;
   // PGD and P4D: aligned means already a boundary; nothing present means nothing to split.
   for (const level of [0, 1] as const) {
-    if (aligned(levelSize(machine, level))) return;
+    if (aligned(entrySize(machine.profile, level))) return;
     const slot = slotAt(machine, addr, level);
     if (!slot || !present(machine, slot)) return;
   }
   // PUD: a block becomes contiguous PMDs.
-  if (aligned(levelSize(machine, 2))) return;
+  if (aligned(entrySize(machine.profile, 2))) return;
   const pud = slotAt(machine, addr, 2);
   if (!pud || !present(machine, pud)) return;
   if (leafAt(machine, pud, 2)) arm64SplitBlock(machine, pud, true, log);
   // CONT_PMD, then PMD: a contiguous PMD loses its hint; a block becomes contiguous PTEs.
-  const pmdSize = levelSize(machine, 3);
+  const pmdSize = entrySize(machine.profile, 3);
   if (aligned(pmdSize * BigInt(Math.max(1, levels[3]?.cont ?? 1)))) return;
   const pmd = slotAt(machine, addr, 3);
   if (!pmd || !present(machine, pmd)) return;
@@ -295,7 +291,7 @@ export function x86ClearProtnone(lo: number): number {
 /** The physical address of an x86 leaf at `depth`, with the large-page PAT bit masked off. */
 export function x86LeafPa(machine: Machine, depth: Depth, lo: number, hi: number): number {
   const pa = machine.profile.codec.address(depth === 4 ? lo : lo & ~X_PAT_LARGE, hi);
-  const size = Number(levelSize(machine, depth));
+  const size = Number(entrySize(machine.profile, depth));
   return pa - (pa % size);
 }
 
@@ -319,7 +315,7 @@ export function x86SplitLargePage(machine: Machine, slot: Slot, log: SplitLog): 
   }
   attrLo = x86ClearProtnone(attrLo);
   const attrHi = hi & X_ATTR_HI;
-  const step = Number(levelSize(machine, childDepth));
+  const step = Number(entrySize(machine.profile, childDepth));
   const noctor = !machine.ctorApplies(machine.kernel, 4, 'page');
   installSplitTable(machine, slot, childDepth, pa, step, attrLo >>> 0, attrHi >>> 0, noctor);
   const linear = isLinear(machine, slot.base);
@@ -345,7 +341,7 @@ function riscvSplitLeaf(machine: Machine, slot: Slot, log: SplitLog): void {
   const hi = slot.table.hi(slot.index);
   const childDepth = (slot.depth + 1) as Depth;
   const pa = machine.profile.codec.address(lo, hi);
-  const step = Number(levelSize(machine, childDepth));
+  const step = Number(entrySize(machine.profile, childDepth));
   installSplitTable(machine, slot, childDepth, pa, step, (lo & R_ATTR_LO) >>> 0, (hi & R_ATTR_HI) >>> 0, true);
   machine.counters.directMapSplits++;
   log.push({ kind: 'block', depth: slot.depth, start: slot.base, end: slot.base + slot.size, into: machine.profile.levels[childDepth]?.name ?? 'pte', linear: true });
@@ -360,7 +356,7 @@ export function riscvSplitLinearMapping(machine: Machine, start: bigint, end: bi
 }
 
 function splitLevel(machine: Machine, level: 1 | 2 | 3, start: bigint, end: bigint, log: SplitLog): void {
-  const size = levelSize(machine, level);
+  const size = entrySize(machine.profile, level);
   for (let v = start; v < end; ) {
     const base = v - (v & (size - 1n));
     const next = base + size < end ? base + size : end;
