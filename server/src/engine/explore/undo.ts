@@ -197,7 +197,7 @@ export class MachineKeys {
 
   /**
    * The id of the machine's content now. Called for every state the search stores or looks up,
-   * so it allocates nothing: the hash lanes and the set of tables seen are reused.
+   * so it makes no closure or set per call: the hash lanes and the set of tables seen are reused.
    */
   current(): number {
     const h = this.lanes;

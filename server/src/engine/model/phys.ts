@@ -234,16 +234,16 @@ export class PhysAllocator {
 }
 
 /**
- * A set of frame numbers: a bitmap per chunk of 512 frames, so that a block of frames is taken
- * or given back a word at a time.
- */
-/**
  * Frames per bitmap chunk: 16 MiB of 4 KiB frames in 512 bytes. A chunk that big lives outside
  * the JS heap (V8 keeps only typed arrays of 64 bytes or less inside it), so a run's scattered
  * table pages cost a few hundred small objects for the garbage collector to copy, not thousands.
  */
 const CHUNK_FRAMES = 4096;
 
+/**
+ * A set of frame numbers: a bitmap per chunk of CHUNK_FRAMES frames, so that a block of frames
+ * is taken or given back a word at a time.
+ */
 class FrameSet {
   private readonly chunks = new Map<number, Uint32Array>();
   size = 0;
