@@ -196,6 +196,40 @@ describe('diagnostics', () => {
     assert.deepEqual(codes(last.diagnostics), ['ctor-dtor-leak']);
   });
 
+  it('gives the tables of the runs it drops to later runs at once, and keeps every run it still serves', async () => {
+    const { s, engine } = await session(undefined, { backgroundRunPause: 0 });
+    const released = (k: number): boolean => engine.runs[k]?.run.state.isReleased ?? assert.fail(`no run ${k}`);
+    await s.open(URI, BASIC);
+    await s.waitForDiagnostics(URI, 1);
+    assert.deepEqual(engine.runs.map((r) => r.title), ['wx in a process', 'tables']);
+
+    // An edit inside the second scenario: its old run is dropped, the first one's run serves on.
+    const edited = BASIC.replace('pgtable_alloc pte as t', 'pgtable_alloc pmd as t');
+    const v2 = await s.change(URI, edited);
+    await s.waitForDiagnostics(URI, v2);
+    assert.deepEqual([released(0), released(1), released(2)], [false, true, false]);
+    // Hovers and the inspector read the runs kept, in both scenarios.
+    const hover = await s.request<Hover>('textDocument/hover', { textDocument: { uri: URI }, position: at(edited, 'mmap', 1) });
+    assert.match((hover.contents as { value: string }).value, /do_mmap/);
+    for (const scenarioIndex of [0, 1]) {
+      const page = await s.request<InspectorTreeResult>('ptscn/inspectorTree', { uri: URI, version: v2, scenarioIndex, step: -1, space: 'kernel', expanded: [], offset: 0, count: 50 });
+      assert.ok(page.rows.length > 0, `scenario ${scenarioIndex} has rows`);
+    }
+    assert.equal(engine.runs.length, 3, 'nothing ran again for them');
+
+    // A line above both moves them: their runs are redone once typing pauses, and then dropped.
+    const v3 = await s.change(URI, `# a note\n${edited}`);
+    await s.waitForDiagnostics(URI, v3);
+    await s.waitForStatus((status) => !status.busy && engine.runs.length === 5);
+    assert.deepEqual([0, 2, 3, 4].map(released), [true, true, false, false]);
+
+    // Closing the document drops the rest.
+    await s.close(URI);
+    await s.waitForDiagnosticsMatching(URI, (d) => d.diagnostics.length === 0);
+    assert.ok(engine.runs.every((_, k) => released(k)));
+    assert.ok(!s.statuses.some((st) => st.health === 'error'), JSON.stringify(s.logs));
+  });
+
   it('turns the time limit into resource-limit instead of hanging', async () => {
     let clock = 0;
     const { s } = await session({ diagnostics: { debounce: 0 }, run: { timeLimit: 100 } }, { now: () => clock++ });

@@ -9,6 +9,8 @@ export interface FakeEngine {
   runScenarioSteps(scenario: Scenario, options: RunOptions): Generator<void, ScenarioRun, void>;
   /** Titles of the scenarios run, in order. */
   readonly calls: string[];
+  /** The runs returned, in order, with their scenario's title. */
+  readonly runs: { title: string; run: ScenarioRun }[];
   /** Called at the start of every run of a scenario whose title contains `hook`. */
   onHook: (() => void) | undefined;
 }
@@ -22,6 +24,7 @@ function emptyRun(scenario: Scenario): ScenarioRun {
 export function createFakeEngine(): FakeEngine {
   const fake: FakeEngine = {
     calls: [],
+    runs: [],
     onHook: undefined,
     *runScenarioSteps(scenario, options) {
       fake.calls.push(scenario.title);
@@ -66,13 +69,15 @@ export function createFakeEngine(): FakeEngine {
           findings.push({ code: 'expectation-failed', severity: 'error', span: stmt.span, message: 'expected 99, got 1' });
         }
       }
-      return {
+      const run: ScenarioRun = {
         ...emptyRun(scenario),
         findings,
         outputs: [{ span: scenario.headSpan, kind: 'ptdump', text: '---[ fake ]---\n' }],
         stats: { steps, schedules: 0, states: 0 },
         ok: !findings.some((f) => f.severity === 'error'),
       };
+      fake.runs.push({ title: scenario.title, run });
+      return run;
     },
   };
   return fake;

@@ -90,11 +90,34 @@ export interface AddressInfo {
 
 /** The finished state of a run, readable at every step. */
 export class RunState {
+  private released = false;
+
   constructor(
-    private readonly machine: Machine,
+    private readonly finished: Machine,
     readonly explorations: Exploration[],
     private readonly bindingLog: readonly { name: string; step: number; binding: Binding }[] = [],
   ) {}
+
+  /** The machine, while the run may be read. */
+  private get machine(): Machine {
+    if (this.released) throw new Error('this run was released: its tables now hold a later run\'s entries');
+    return this.finished;
+  }
+
+  /**
+   * Gives the run's table memory to later runs at once (EntryArena.release), for an owner that
+   * drops the run (the language server). Reading the run afterwards throws instead of showing
+   * another run's entries.
+   */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.finished.arena.release();
+  }
+
+  get isReleased(): boolean {
+    return this.released;
+  }
 
   /**
    * What each name was bound to after `step`: numbers as their value, table pages as their

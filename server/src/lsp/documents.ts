@@ -120,13 +120,19 @@ export class DocumentStore {
     return this.analyses.get(uri);
   }
 
+  /**
+   * Stores a finished run of that version of the document, unless one is stored already (two
+   * runs of one text are alike, and the first may be held by an analysis not yet remembered).
+   * Storing a newer version's run drops the older version's runs.
+   */
   setRun(uri: string, version: number, scenarioIndex: number, run: TimedRun): void {
-    let entry = this.runs.get(uri);
-    if (!entry || entry.version !== version) {
-      entry = { version, byScenario: new Map() };
-      this.runs.set(uri, entry);
+    const entry = this.runs.get(uri);
+    if (entry && entry.version === version) {
+      if (!entry.byScenario.has(scenarioIndex)) entry.byScenario.set(scenarioIndex, run);
+      return;
     }
-    entry.byScenario.set(scenarioIndex, run);
+    this.runs.set(uri, { version, byScenario: new Map([[scenarioIndex, run]]) });
+    if (entry) this.release(uri, entry.byScenario.values());
   }
 
   /** A finished (not cancelled) run of that version of the document. */
@@ -143,18 +149,52 @@ export class DocumentStore {
 
   /** Replaces what is remembered of the document (the runs of the version just analysed). */
   remember(uri: string, memo: Map<string, RememberedRun>): void {
+    const before = this.memos.get(uri);
     this.memos.set(uri, memo);
+    if (before) this.release(uri, [...before.values()].map((r) => r.timed));
+  }
+
+  /**
+   * Replaces one run of the remembered `memo` (a moved scenario run again once typing paused),
+   * if `memo` is still what is remembered of the document.
+   */
+  rememberRun(uri: string, memo: Map<string, RememberedRun>, key: string, run: RememberedRun): void {
+    if (this.memos.get(uri) !== memo) return;
+    const before = memo.get(key);
+    memo.set(key, run);
+    if (before) this.release(uri, [before.timed]);
   }
 
   /** Forgets every run (the run settings changed: budgets and limits change the results). */
   forgetRuns(): void {
-    this.runs.clear();
-    this.memos.clear();
+    const uris = new Set([...this.runs.keys(), ...this.memos.keys()]);
+    for (const uri of uris) this.forget(uri);
   }
 
   delete(uri: string): void {
     this.analyses.delete(uri);
+    this.forget(uri);
+  }
+
+  private forget(uri: string): void {
+    const dropped = [...(this.runs.get(uri)?.byScenario.values() ?? []), ...[...(this.memos.get(uri)?.values() ?? [])].map((r) => r.timed)];
     this.runs.delete(uri);
     this.memos.delete(uri);
+    this.release(uri, dropped);
+  }
+
+  /**
+   * Gives the tables of the dropped runs that the store no longer holds to later runs at once
+   * (RunState.release) instead of waiting for a full garbage collection to find them dead: a
+   * heavy scenario rerun on every edit otherwise takes megabytes of fresh array buffers per run,
+   * and V8 answers those with young-generation collections in the middle of the next runs.
+   * Only the store keeps runs across turns of the event loop (a request reads the run it got at
+   * once; an analysis that goes stale never remembers its runs), so a run it no longer holds
+   * is read by nobody.
+   */
+  private release(uri: string, dropped: Iterable<TimedRun>): void {
+    const held = new Set<TimedRun>(this.runs.get(uri)?.byScenario.values());
+    for (const remembered of this.memos.get(uri)?.values() ?? []) held.add(remembered.timed);
+    for (const timed of dropped) if (!held.has(timed)) timed.run?.state.release();
   }
 }

@@ -241,7 +241,7 @@ export function startServer(connection: Connection, options: ServerOptions = {})
           if (timed.isCancelled || isStale()) return;
           store.setRun(uri, version, index, timed);
         }
-        memo.set(key, { start: scenario.span.start, starts, timed });
+        store.rememberRun(uri, memo, key, { start: scenario.span.start, starts, timed });
       }
     } catch (error) {
       reportBug('analysis', error);

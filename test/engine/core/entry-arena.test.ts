@@ -1,5 +1,6 @@
-// Table memory of collected runs is reused: a run's slabs go to a pool once no table of the run
-// is reachable, and the next run's tables, cut from those slabs, start out empty.
+// Table memory of finished runs is reused: a run's slabs go to a pool when its owner releases
+// the run, or once no table of the run is reachable, and the next run's tables, cut from those
+// slabs, start out empty.
 
 import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
@@ -56,5 +57,24 @@ describe('table memory of collected runs', () => {
     // had they kept those entries, the ptdump would show other mappings than a fresh run's.
     for (let k = 0; k < pooled; k++) assert.deepEqual(outputsOf(SMALL), fresh, `run ${k + 1} on a pooled slab`);
     assert.ok(pooledSlabCount() < pooled, 'the runs took their slabs from the pool');
+  });
+
+  it('goes back to the pool at once when the run is released, and the run can no longer be read', () => {
+    const fresh = outputsOf(SMALL);
+    const big = only(run(BIG));
+    const before = pooledSlabCount();
+    big.state.release();
+    // 514 tables of 4 KiB: three 1 MiB slabs (the pool keeps at most 32).
+    assert.equal(pooledSlabCount(), Math.min(32, before + 3));
+    assert.ok(big.state.isReleased);
+    // Its tables now share memory with the next runs: reading them is refused, not shown.
+    assert.throws(() => big.state.ptdumpAt(0), /released/);
+    assert.throws(() => big.state.steps(), /released/);
+    big.state.release();
+    assert.equal(pooledSlabCount(), Math.min(32, before + 3), 'a second release gives nothing back twice');
+
+    // The next run is cut from those slabs (the pool hands out the last slab given back) and
+    // starts out empty: its ptdump of the whole gigabyte shows none of the big run's tables.
+    assert.deepEqual(outputsOf(SMALL), fresh);
   });
 });

@@ -89,23 +89,27 @@ const MAX_FRESH_WRITES = 16;
  * made table allocation a third of a big map statement, and V8 counts every buffer as external
  * memory and collects garbage after every few hundred of them.
  *
- * Each run (Machine) has its own arena, and every table cut from it holds it, so the arena is
- * collected only once no table of the run is reachable. Its slabs then go to a small pool for
- * the next runs (FinalizationRegistry), zeroed when taken: a language server that reruns a
- * scenario on every edit reuses the same memory instead of handing V8 megabytes of fresh
- * external memory per run, which made it collect garbage every few edits.
+ * Each run (Machine) has its own arena, and every table cut from it holds it. Its slabs go to a
+ * small pool for the next runs, zeroed when taken, either when its owner says nothing reads the
+ * run any more (`release`: the language server, when it drops a run) or else once the arena is
+ * collected (FinalizationRegistry). A language server that reruns a scenario on every edit then
+ * reuses the same memory instead of handing V8 megabytes of fresh array buffers per run: V8
+ * runs a young-generation collection whenever fresh buffers pass 32 MiB ("external memory
+ * pressure"), and a collected arena comes back only after a full collection.
  */
 export class EntryArena {
   private readonly slabs: ArrayBuffer[] = [];
   private slab: ArrayBuffer | undefined;
   private used = 0;
+  private released = false;
 
   constructor() {
-    collectedArenas.register(this, this.slabs);
+    collectedArenas.register(this, this.slabs, this);
   }
 
   /** A zeroed array of `length` words, never shared with another table. */
   entries(length: number): Uint32Array {
+    if (this.released) throw new Error('EntryArena.entries: the arena was released');
     const bytes = length * 4;
     if (bytes > SLAB_BYTES / 8) return new Uint32Array(length);
     if (this.slab === undefined || this.used + bytes > SLAB_BYTES) {
@@ -117,6 +121,19 @@ export class EntryArena {
     this.used += bytes;
     return e;
   }
+
+  /**
+   * Gives the slabs to the pool now instead of at collection. Every table cut from the arena
+   * then shares its entries with the next run's tables: only for a run nothing reads any more.
+   */
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    collectedArenas.unregister(this);
+    poolSlabs(this.slabs);
+    this.slabs.length = 0;
+    this.slab = undefined;
+  }
 }
 
 const SLAB_BYTES = 1 << 20;
@@ -124,12 +141,14 @@ const SLAB_BYTES = 1 << 20;
 const MAX_POOLED_SLABS = 32;
 const pooledSlabs: ArrayBuffer[] = [];
 
-const collectedArenas = new FinalizationRegistry<ArrayBuffer[]>((slabs) => {
+function poolSlabs(slabs: readonly ArrayBuffer[]): void {
   for (const slab of slabs) {
     if (pooledSlabs.length >= MAX_POOLED_SLABS) break;
     pooledSlabs.push(slab);
   }
-});
+}
+
+const collectedArenas = new FinalizationRegistry<ArrayBuffer[]>(poolSlabs);
 
 function takeSlab(): ArrayBuffer {
   const slab = pooledSlabs.pop();
