@@ -44,9 +44,23 @@ export class PhysAllocator {
 
   /** The allocator's state in a few numbers (the used frames hashed), for comparing explorer states. */
   signature(): number[] {
+    const numbers: number[] = [];
+    this.addSignature({ add: (x) => numbers.push(x) });
+    return numbers;
+  }
+
+  /** The same numbers fed to a hash one by one (the race explorer's machine ids: no array per call). */
+  addSignature(h: { add(x: number): void }): void {
     let cache = 0;
     for (const pa of this.pteMappedCache) cache = (cache + mixFrame(pa / this.frameSize)) | 0;
-    return [this.ram.start, this.ram.end, this.cursor, this.used.size, this.usedHash, this.pteMapped.size, this.pteMappedCache.length, cache];
+    h.add(this.ram.start);
+    h.add(this.ram.end);
+    h.add(this.cursor);
+    h.add(this.used.size);
+    h.add(this.usedHash);
+    h.add(this.pteMapped.size);
+    h.add(this.pteMappedCache.length);
+    h.add(cache);
   }
 
   private use(frame: number): void {
