@@ -70,13 +70,16 @@ function lookupAddress(machine: Machine, va: bigint): Found | undefined {
     if (!geometry) return undefined;
     const index = indexAt(profile, table.depth, va);
     const depth = profile.entryDepth[table.depth] ?? table.depth;
-    const size = geometry.sizeBig;
-    const slot: Slot = { table, index, depth, base: va - (va & geometry.offsetMask), size };
-    if (depth === 4 || table.isNone(index)) return { slot, level: depth };
-    const kind = codec.classify(depth, table.lo(index), table.hi(index), false);
-    const child = table.children?.[index];
-    if (kind !== 'table' || !child) return { slot, level: depth };
-    table = child;
+    if (depth !== 4 && !table.isNone(index)) {
+      const child = table.children?.[index];
+      if (child && codec.classify(depth, table.lo(index), table.hi(index), false) === 'table') {
+        table = child;
+        continue;
+      }
+    }
+    // Only the slot found is built: a lookup runs for every page-table page made read-only.
+    const slot: Slot = { table, index, depth, base: va - (va & geometry.offsetMask), size: geometry.sizeBig };
+    return { slot, level: depth };
   }
 }
 
