@@ -81,30 +81,50 @@ export interface WalkOptions {
   splitHuge?: (walk: Walk<unknown>, table: TablePage, index: number) => void;
 }
 
+/**
+ * One walk in progress (struct mm_walk). walkRange reuses these objects (`idleWalks`): between
+ * two walks one holds nothing, and the fields below are set by `begin` for each walk.
+ */
 export class Walk<S> {
   action = ACTION_SUBTREE;
   /** Where the current PTE range starts (an exact Number, see walkTable), and its index. */
   private pteStart = 0;
   private pteFirst = 0;
+  machine!: Machine;
+  space!: AddressSpace;
+  ops!: WalkOps<S>;
+  state!: S;
+  options!: WalkOptions;
   /** The ops table with its pruning answers worked out (see planOf). */
-  readonly plan: WalkPlan<S>;
+  plan!: WalkPlan<S>;
   /** The PTE level's constants (page size, shift, offset mask). */
-  private readonly page: LevelGeometry;
+  private page!: LevelGeometry;
   /** The walked range as given, and page-rounded as the Numbers walkTable computes with. */
   private rangeStart = 0n;
   private rangeEnd = 0n;
   private rangeStartN = 0;
   private rangeEndN = 0;
 
-  constructor(
-    readonly machine: Machine,
-    readonly space: AddressSpace,
-    readonly ops: WalkOps<S>,
-    public state: S,
-    readonly options: WalkOptions,
-  ) {
+  /** Sets the walk up to walk [start, end) of `space` with `ops`. */
+  begin(machine: Machine, space: AddressSpace, ops: WalkOps<S>, state: S, options: WalkOptions, start: bigint, end: bigint): void {
+    this.action = ACTION_SUBTREE;
+    this.machine = machine;
+    this.space = space;
+    this.ops = ops;
+    this.state = state;
+    this.options = options;
     this.plan = planOf(ops);
     this.page = machine.profile.levels[4] as LevelGeometry;
+    this.enterRange(start, end);
+  }
+
+  /** Lets go of the walk's run, so an idle walk keeps no machine or caller state alive. */
+  end(): void {
+    this.machine = undefined!;
+    this.space = undefined!;
+    this.ops = undefined!;
+    this.state = undefined!;
+    this.options = undefined!;
   }
 
   /** Virtual address of entry 0 of the PTE table being walked. */
@@ -191,10 +211,23 @@ export function walkRange<S>(
   options: WalkOptions = { mode: 'kernel' },
 ): number {
   if (start >= end) return -EINVAL;
-  const walk = new Walk(machine, space, ops, state, options);
-  walk.enterRange(start, end);
-  return walkTable(walk, space.root, walk.firstPosition, walk.lastPosition);
+  const walk = (idleWalks.pop() as Walk<S> | undefined) ?? new Walk<S>();
+  walk.begin(machine, space, ops, state, options, start, end);
+  try {
+    return walkTable(walk, space.root, walk.firstPosition, walk.lastPosition);
+  } finally {
+    walk.end();
+    idleWalks.push(walk as Walk<unknown>);
+  }
 }
+
+/**
+ * Walks not in use. A small madvise walks three times (guard install: walk, zap, walk again),
+ * and a walk object per walk was a quarter of what such a statement allocated. A callback may
+ * start another walk (a split walks nothing, but nothing forbids it), so walks in use are never
+ * here: one is taken at the start of walkRange and given back at its end.
+ */
+const idleWalks: Walk<unknown>[] = [];
 
 /**
  * An ops table with the walker's questions about it answered once: the entry callback of each

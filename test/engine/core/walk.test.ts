@@ -1,0 +1,115 @@
+// The walker itself (walk.ts): walks reuse their objects, so a walk started from a callback, a
+// callback that throws, and the walks after both must each see only their own range and state.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { resolveProfile } from '../../../server/src/engine/index';
+import { Machine } from '../../../server/src/engine/model/machine';
+import { walkRange, type WalkOps } from '../../../server/src/engine/walk';
+
+const PAGE = 0x1000n;
+const BASE = 0x7f0000000000n;
+
+function machine(): Machine {
+  return new Machine({
+    profile: resolveProfile({ arch: 'x86_64', levels: 4 }),
+    features: new Set(),
+    thp: 'never',
+    accounting: 'series',
+    budget: { tablePages: 1 << 16, entries: 1 << 24, steps: 1 << 20, schedules: 1000, states: 1000 },
+    history: false,
+  });
+}
+
+interface Seen {
+  ptes: bigint[];
+}
+
+/** install_pte writes a present PTE (the page's own address) into every empty slot. */
+const installOps: WalkOps<Seen> = {
+  install_pte(walk, table, index) {
+    const va = walk.pteAddress(index);
+    walk.state.ptes.push(va);
+    walk.machine.writeEntry(table, index, (Number(va & 0xfffff000n) | 1) >>> 0, Number(va >> 32n));
+    return 0;
+  },
+};
+
+const readOps: WalkOps<Seen> = {
+  pte_entry(walk, table, index) {
+    if (!table.isNone(index)) walk.state.ptes.push(walk.pteAddress(index));
+    return 0;
+  },
+};
+
+describe('the page-table walker', () => {
+  it('allocates the missing tables for install_pte and visits exactly the range, page by page', () => {
+    const m = machine();
+    const space = m.kernel;
+    const installed: Seen = { ptes: [] };
+    assert.equal(walkRange(m, space, BASE + 510n * PAGE, BASE + 514n * PAGE, installOps, installed, { mode: 'user' }), 0);
+    // The range crosses a PMD entry: two PTE tables, under one PMD, PUD and PGD entry each.
+    assert.deepEqual(installed.ptes, [510n, 511n, 512n, 513n].map((k) => BASE + k * PAGE));
+    const read: Seen = { ptes: [] };
+    walkRange(m, space, BASE, BASE + 1024n * PAGE, readOps, read, { mode: 'user' });
+    assert.deepEqual(read.ptes, installed.ptes);
+  });
+
+  it('keeps a walk started from a callback apart from the walk that started it', () => {
+    const m = machine();
+    const space = m.kernel;
+    walkRange(m, space, BASE, BASE + 8n * PAGE, installOps, { ptes: [] }, { mode: 'user' });
+    const inner: Seen[] = [];
+    const nestingOps: WalkOps<Seen> = {
+      pte_entry(walk, table, index) {
+        if (table.isNone(index)) return 0;
+        const va = walk.pteAddress(index);
+        // Each PTE of the outer walk walks the two pages after it.
+        const seen: Seen = { ptes: [] };
+        walkRange(m, space, va + PAGE, va + 3n * PAGE, readOps, seen, { mode: 'user' });
+        inner.push(seen);
+        walk.state.ptes.push(va);
+        return 0;
+      },
+    };
+    const outer: Seen = { ptes: [] };
+    walkRange(m, space, BASE, BASE + 8n * PAGE, nestingOps, outer, { mode: 'user' });
+    const pages = [0n, 1n, 2n, 3n, 4n, 5n, 6n, 7n].map((k) => BASE + k * PAGE);
+    assert.deepEqual(outer.ptes, pages, 'the outer walk went on from where it was, with its own state');
+    assert.deepEqual(
+      inner.map((s) => s.ptes),
+      pages.map((va) => [va + PAGE, va + 2n * PAGE].filter((x) => x < BASE + 8n * PAGE)),
+    );
+  });
+
+  it('passes a callback exception to the caller and walks normally afterwards', () => {
+    const m = machine();
+    const space = m.kernel;
+    walkRange(m, space, BASE, BASE + 4n * PAGE, installOps, { ptes: [] }, { mode: 'user' });
+    const throwing: WalkOps<Seen> = {
+      pte_entry() {
+        throw new Error('callback failed');
+      },
+    };
+    assert.throws(() => walkRange(m, space, BASE, BASE + 4n * PAGE, throwing, { ptes: [] }, { mode: 'user' }), /callback failed/);
+    const read: Seen = { ptes: [] };
+    assert.equal(walkRange(m, space, BASE + PAGE, BASE + 3n * PAGE, readOps, read, { mode: 'user' }), 0);
+    assert.deepEqual(read.ptes, [BASE + PAGE, BASE + 2n * PAGE]);
+  });
+
+  it('returns a callback stop value and -EINVAL for an empty range', () => {
+    const m = machine();
+    const space = m.kernel;
+    walkRange(m, space, BASE, BASE + 4n * PAGE, installOps, { ptes: [] }, { mode: 'user' });
+    const stopAtSecond: WalkOps<Seen> = {
+      pte_entry(walk, _table, index) {
+        walk.state.ptes.push(walk.pteAddress(index));
+        return walk.state.ptes.length === 2 ? 7 : 0;
+      },
+    };
+    const seen: Seen = { ptes: [] };
+    assert.equal(walkRange(m, space, BASE, BASE + 4n * PAGE, stopAtSecond, seen, { mode: 'user' }), 7);
+    assert.equal(seen.ptes.length, 2);
+    assert.equal(walkRange(m, space, BASE, BASE, readOps, { ptes: [] }, { mode: 'user' }), -22);
+  });
+});
