@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { allProfiles, resolveProfile, type ArchProfile } from '../../../server/src/engine/index';
+import { allProfiles, levelIndices, resolveProfile, type ArchProfile } from '../../../server/src/engine/index';
 
 function real(profile: ArchProfile): string {
   return profile.levels
@@ -154,5 +154,24 @@ describe('riscv64 and 32-bit', () => {
         'x86_pae', 'arm_lpae',
       ],
     );
+  });
+});
+
+describe('per-level indices of an address', () => {
+  it('are the bits (va >> shift) & (ptrs - 1) of every level, for user and kernel addresses alike', () => {
+    // Below 2^53 indexAt divides the exact Number instead of shifting a BigInt; the indices must
+    // not change at that boundary, at the top of a 64-bit address, or for a folded level.
+    const addresses = [0n, 0x1000n, 0x7fffffffe000n, 0x7fffffffffffn, 2n ** 47n, 2n ** 52n + 0x123000n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 53n + 0x5000n, 2n ** 53n + 0xfffn, 2n ** 54n - 1n, 2n ** 56n + 0x1fffn, 0xff11000000000000n, 0xffff888012345000n, 0xfffffffffffff000n, 2n ** 64n - 1n];
+    let x = 0x9e3779b97f4a7c15n;
+    for (let k = 0; k < 200; k++) {
+      x = (x * 6364136223846793005n + 1442695040888963407n) & (2n ** 64n - 1n);
+      addresses.push(x >> BigInt(k % 20));
+    }
+    for (const profile of allProfiles()) {
+      for (const va of addresses) {
+        const expected = profile.levels.map((l) => Number((va >> BigInt(l.shift)) & BigInt(l.ptrs - 1)));
+        assert.deepEqual(levelIndices(profile, va), expected, `${profile.id} ${va.toString(16)}`);
+      }
+    }
   });
 });

@@ -571,6 +571,11 @@ export function pageShiftOf(profile: ArchProfile): bigint {
 /** The index `va` selects in a table of depth `depth` (pgd_index … pte_index; 0 at a folded level). */
 export function indexAt(profile: ArchProfile, depth: Depth, va: bigint): number {
   const level = profile.levels[depth] as LevelGeometry;
+  // Below 2^53 (every user address) Number(va) is exact and so is the division by the entry
+  // size, a power of two: no BigInt is made (each BigInt operation allocates one), and `&`
+  // keeps the low bits of the entry number as the mask does.
+  const n = Number(va);
+  if (n < 2 ** 53) return Math.floor(n / level.entryBytes) & (level.ptrs - 1);
   return Number((va >> level.shiftBig) & level.indexMask);
 }
 
