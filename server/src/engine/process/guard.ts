@@ -18,6 +18,9 @@ import { VM_LOCKED, VM_MAYBE_GUARD, VM_SPECIAL, isAnonymous, type Vma } from './
 /** MAX_MADVISE_GUARD_RETRIES. */
 const MAX_RETRIES = 3;
 
+/** The zap of an install: guard markers stay, and no page table is reclaimed. */
+const KEEP_MARKERS = { dropMarkers: false, reclaimPt: false } as const;
+
 const markers = new WeakMap<object, [number, number]>();
 
 function guardState(task: Task): GuardState {
@@ -44,13 +47,14 @@ export function guardInstall(task: Task, vma: Vma, start: bigint, end: bigint): 
   vma.flags |= VM_MAYBE_GUARD;
   if (isAnonymous(vma)) anonVmaPrepare(task, vma);
   const { machine, mm } = task;
+  const state = guardState(task);
   for (let i = 0; i < MAX_RETRIES; i++) {
-    const state = guardState(task);
+    state.pages = 0;
     const r = walkRange(machine, mm, start, end, guardInstallOps, state, userWalk(machine, mm));
     if (r < 0) return errno('ENOMEM', `MADV_GUARD_INSTALL: the walk failed with ${r}`);
     if (r === 0) return undefined;
     // Something is mapped: zap it (markers stay), then install again.
-    zapRange(task, start, end, { dropMarkers: false, reclaimPt: false });
+    zapRange(task, start, end, KEEP_MARKERS);
   }
   return errno('EAGAIN', 'MADV_GUARD_INSTALL: the range kept being populated (restart_syscall)');
 }
