@@ -162,6 +162,9 @@ export function pooledSlabCount(): number {
   return pooledSlabs.length;
 }
 
+/** The entries of a dismantled table: none. */
+const NO_ENTRIES = new Uint32Array(0);
+
 export class TablePage {
   /** Contents: lo/hi pairs. */
   e: Uint32Array;
@@ -225,6 +228,22 @@ export class TablePage {
     this.e = arena.entries(ptrs * 2);
     this.children = lastLevel ? undefined : new Array<TablePage | undefined>(ptrs);
     this.bornStep = step;
+  }
+
+  /**
+   * Lets go of everything the table points to, for a run nobody reads any more (Machine.dismantle):
+   * its entries (the slab goes back to the pool), its children and parent, its history and
+   * ledger events. It then reads as empty.
+   */
+  dismantle(): void {
+    this.e = NO_ENTRIES;
+    this.children = undefined;
+    this.parent = undefined;
+    this.history.length = 0;
+    this.recording = undefined;
+    this.events.length = 0;
+    this.freshRuns = undefined;
+    this.freshWrites = undefined;
   }
 
   lo(i: number): number {
