@@ -197,6 +197,8 @@ function pagePosition(address: bigint, page: LevelGeometry, up: boolean): number
   return Number((up ? address + page.offsetMask : address) >> page.shiftBig) * size;
 }
 
+const KERNEL_WALK: WalkOptions = { mode: 'kernel' };
+
 /**
  * Walks [start, end) of `space` (walk_pgd_range). Returns 0, a callback's positive stop value,
  * or a negative errno. `start >= end` is -EINVAL, as in walk_kernel_page_table_range().
@@ -208,7 +210,7 @@ export function walkRange<S>(
   end: bigint,
   ops: WalkOps<S>,
   state: S,
-  options: WalkOptions = { mode: 'kernel' },
+  options: WalkOptions = KERNEL_WALK,
 ): number {
   if (start >= end) return -EINVAL;
   const walk = (idleWalks.pop() as Walk<S> | undefined) ?? new Walk<S>();
@@ -224,8 +226,8 @@ export function walkRange<S>(
 /**
  * Walks not in use. A small madvise walks three times (guard install: walk, zap, walk again),
  * and a walk object per walk was a quarter of what such a statement allocated. A callback may
- * start another walk (a split walks nothing, but nothing forbids it), so walks in use are never
- * here: one is taken at the start of walkRange and given back at its end.
+ * start another walk, so walks in use are never here: one is taken at the start of walkRange
+ * and given back at its end.
  */
 const idleWalks: Walk<unknown>[] = [];
 

@@ -363,9 +363,9 @@ export class Machine {
    * Takes the finished run apart once nobody reads it (RunState.release). A dropped run dies in
    * the old generation only at the next full collection; until then its promoted objects (the
    * machine, the first tables and step records) keep the run's young objects alive through
-   * every young-generation collection, which copies them and promotes them in turn. In sample
-   * 34 that was 5 to 14 MB per collection in the language server. With the links cut, the
-   * young objects die young.
+   * every young-generation collection, which copies them and promotes them in turn. Rerunning
+   * sample 34 as the language server does, that was 5 to 14 MB per collection. With the links
+   * cut, the young objects die young.
    */
   dismantle(): void {
     for (const table of this.tables) table.dismantle();

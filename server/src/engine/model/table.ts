@@ -232,8 +232,8 @@ export class TablePage {
 
   /**
    * Lets go of everything the table points to, for a run nobody reads any more (Machine.dismantle):
-   * its entries (the slab goes back to the pool), its children and parent, its history and
-   * ledger events. It then reads as empty.
+   * its entries (their slab goes back to the pool with the arena), its children and parent, its
+   * history and ledger events. It then reads as empty.
    */
   dismantle(): void {
     this.e = NO_ENTRIES;
