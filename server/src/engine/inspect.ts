@@ -105,15 +105,14 @@ export class RunState {
   }
 
   /**
-   * Gives the run's table memory to later runs at once (EntryArena.release) and takes the run
-   * apart (Machine.dismantle), for an owner that drops the run (the language server). Reading
-   * the run afterwards throws instead of showing another run's entries.
+   * Takes the run apart and gives its table memory to later runs at once (Machine.dismantle),
+   * for an owner that drops the run (the language server). Reading the run afterwards throws
+   * instead of showing another run's entries.
    */
   release(): void {
     if (this.released) return;
     this.released = true;
     this.finished.dismantle();
-    this.finished.arena.release();
   }
 
   get isReleased(): boolean {
