@@ -3,6 +3,11 @@
 // It is a generator so that the host (the language server, the CLI) drives it: between
 // statements the host can poll for cancellation and yield to its event loop. Budgets and
 // cancellation end a run through RunStop, which is caught only here.
+//
+// The generator is thin: the Runner keeps its place in the scenario itself (a cursor) and
+// `advance` runs one step at a time. A generator's resume restores its whole register file,
+// and the statement loop nested in `yield*` cost more per statement than a small madvise's
+// page-table work (8192 one-page guard installs: the bench's ratio against the kernel).
 
 import { resolveProfile, type ArchOptions } from './arch/profile';
 import { EvalError, ExecContext, type Value } from './exec/context';
@@ -21,7 +26,7 @@ import { execSetDirectMap, execSetMemory, execSetMemoryValid } from './kernel/pa
 import { configurePgtablePages, execAllocPgtablePage, execFreePgtablePage } from './kernel/pgtable-pages';
 import { execCheckWx, execMap, execPtdump, execUnmap, execVfree, execVmalloc } from './kernel/statements';
 import { helperFor } from './kernel-helpers';
-import { Machine, RunStop, type AccountingMode, type Feature, type MachineOptions, type ThpMode } from './model/machine';
+import { Machine, RunStop, type AccountingMode, type AddressSpace, type Feature, type MachineOptions, type ThpMode } from './model/machine';
 import { wxLeftBy } from './kernel/wx';
 import { processModule } from './process/index';
 import type {
@@ -96,11 +101,10 @@ export function* runScenarioSteps(scenario: Scenario, options: RunOptions = {}):
   ctx.processQueries = processModule.queries;
   ctx.shouldStop = options.shouldStop;
   machine.shouldStop = options.shouldStop;
-  const runner = new Runner(ctx, options.shouldStop);
+  const runner = new Runner(ctx, scenario, options.shouldStop);
   let stopped: ScenarioRun['stopped'];
   try {
-    yield* runner.top(scenario.body);
-    yield* runner.finish(scenario);
+    while (runner.advance()) yield;
   } catch (e) {
     if (!(e instanceof RunStop)) throw e;
     stopped = e.reason;
@@ -129,9 +133,17 @@ class Runner {
   states = 0;
   explorerSteps = 0;
   private expectDiagnostics: ExpectDiagnosticStmt[] = [];
+  /** Where the cursor is: the next top-level statement, and the block being run with its next statement. */
+  private next = 0;
+  private block: { body: readonly Stmt[]; space: string; kernel: boolean } | undefined;
+  private inner = 0;
+  /** The processes still running at the end of the scenario, torn down one step each. */
+  private teardown: AddressSpace[] | undefined;
+  private finished = false;
 
   constructor(
     readonly ctx: ExecContext,
+    private readonly scenario: Scenario,
     private readonly shouldStop: (() => boolean) | undefined,
   ) {
     ctx.settle = (stmt, outcome, fresh) => this.settle(stmt, outcome, fresh);
@@ -152,130 +164,160 @@ class Runner {
     if (this.shouldStop?.()) throw new RunStop('cancelled', 'the run was cancelled');
   }
 
-  *top(body: TopStmt[]): Generator<void, void, void> {
-    for (const stmt of body) {
-      this.checkStop();
-      switch (stmt.kind) {
-        case 'arch':
-        case 'feature':
-        case 'thp':
-        case 'accounting':
-          break;
-        case 'kernel':
-          this.ctx.space = this.machine.kernel;
-          this.ctx.block = 'kernel';
-          for (const inner of stmt.body) {
-            this.checkStop();
-            this.step(inner, 'kernel', () => this.kernelStmt(inner));
-            yield;
-          }
-          this.ctx.block = 'top';
-          break;
-        case 'process': {
-          const head: Span = { start: stmt.span.start, end: stmt.name.span.end };
-          let entered: ReturnType<typeof processModule.enter> | undefined;
-          const fresh = !this.machine.spaces.has(stmt.name.text);
-          if (fresh) {
-            this.step({ ...stmt, span: head, result: undefined }, stmt.name.text, () => {
-              entered = processModule.enter(this.ctx, stmt.name);
-              return 'kind' in entered ? entered : ok(`created the mm of ${stmt.name.text}`);
-            });
-            yield;
-          } else {
-            entered = processModule.enter(this.ctx, stmt.name);
-            // A block that cannot run (its process has exited) says so at its head.
-            if ('kind' in entered) {
-              const refused = entered;
-              this.step({ ...stmt, span: head, result: undefined }, stmt.name.text, () => refused);
-              yield;
-            }
-          }
-          if (!entered || 'kind' in entered) break;
-          this.ctx.space = entered;
-          this.ctx.block = 'process';
-          for (const inner of stmt.body) {
-            this.checkStop();
-            this.step(inner, stmt.name.text, () => this.processStmt(inner));
-            yield;
-          }
-          this.ctx.space = this.machine.kernel;
-          this.ctx.block = 'top';
-          break;
+  /**
+   * Runs the scenario up to and including the next step the host sees (a statement of a
+   * `kernel` or process block, a process block's head, `concurrent`, `fork`, `exit`, the
+   * teardown of a process left running). Returns false once the scenario has ended, after its
+   * leak checks.
+   */
+  advance(): boolean {
+    for (;;) {
+      const block = this.block;
+      if (block) {
+        if (this.inner < block.body.length) {
+          const stmt = block.body[this.inner++] as KernelStmt | ProcessStmt;
+          this.checkStop();
+          if (block.kernel) this.step(stmt as KernelStmt, 'kernel', this.kernelStmt);
+          else this.step(stmt as ProcessStmt, block.space, this.processStmt);
+          return true;
         }
-        case 'concurrent': {
-          const block = stmt;
-          this.step(block, 'concurrent', () => {
-            let exploration: Exploration;
-            try {
-              exploration = exploreModule.explore(this.ctx, block);
-            } catch (e) {
-              // A budget or cancellation inside the exploration stops the scenario (spec §10);
-              // what it counted so far stays in the result.
-              if (e instanceof RunStop && e.exploration) this.record(e.exploration);
-              throw e;
-            }
-            this.record(exploration);
-            return ok(exploration.summary);
-          });
-          yield;
-          break;
-        }
-        case 'fork':
-          this.step(stmt, stmt.parent.text, () => processModule.fork(this.ctx, stmt));
-          yield;
-          break;
-        case 'exit': {
-          const space = this.machine.spaces.get(stmt.process.text);
-          this.step(stmt, stmt.process.text, () => {
-            if (!space || space.kernel) return { kind: 'errno', errno: 'EINVAL', message: `no process \`${stmt.process.text}\`` };
-            if (space.exited) return { kind: 'errno', errno: 'EINVAL', message: `${stmt.process.text} has already exited` };
-            return processModule.exit(this.ctx, space, stmt.span);
-          });
-          yield;
-          break;
-        }
-        case 'expect_race': {
-          const last = this.explorations[this.explorations.length - 1];
-          this.step(stmt, 'top', () => exploreModule.expectRace(this.ctx, stmt, last));
-          break;
-        }
-        case 'expect_diagnostic':
-          this.expectDiagnostics.push(stmt);
-          break;
-        case 'let':
-        case 'expect':
-          this.step(stmt, 'top', () => this.common(stmt));
-          break;
+        this.block = undefined;
+        this.ctx.space = this.machine.kernel;
+        this.ctx.block = 'top';
+        continue;
       }
+      const stmt = this.scenario.body[this.next];
+      if (stmt) {
+        this.next++;
+        this.checkStop();
+        if (this.topStmt(stmt)) return true;
+        continue;
+      }
+      return this.finishStep();
     }
   }
 
-  /** End of scenario: every process not yet exited is torn down as `exit` would, then leaks. */
-  *finish(scenario: Scenario): Generator<void, void, void> {
-    const end: Span = scenario.closeSpan;
-    for (const space of [...this.machine.spaces.values()]) {
+  /** Runs one top-level statement (or enters its block); true when that made a step. */
+  private topStmt(stmt: TopStmt): boolean {
+    switch (stmt.kind) {
+      case 'arch':
+      case 'feature':
+      case 'thp':
+      case 'accounting':
+        return false;
+      case 'kernel':
+        this.ctx.space = this.machine.kernel;
+        this.ctx.block = 'kernel';
+        this.enterBlock(stmt.body, 'kernel', true);
+        return false;
+      case 'process': {
+        const head: Span = { start: stmt.span.start, end: stmt.name.span.end };
+        let entered: ReturnType<typeof processModule.enter> | undefined;
+        let stepped = false;
+        if (!this.machine.spaces.has(stmt.name.text)) {
+          this.step({ ...stmt, span: head, result: undefined }, stmt.name.text, () => {
+            entered = processModule.enter(this.ctx, stmt.name);
+            return 'kind' in entered ? entered : ok(`created the mm of ${stmt.name.text}`);
+          });
+          stepped = true;
+        } else {
+          entered = processModule.enter(this.ctx, stmt.name);
+          // A block that cannot run (its process has exited) says so at its head.
+          if ('kind' in entered) {
+            const refused = entered;
+            this.step({ ...stmt, span: head, result: undefined }, stmt.name.text, () => refused);
+            stepped = true;
+          }
+        }
+        if (entered && !('kind' in entered)) {
+          this.ctx.space = entered;
+          this.ctx.block = 'process';
+          this.enterBlock(stmt.body, stmt.name.text, false);
+        }
+        return stepped;
+      }
+      case 'concurrent':
+        this.step(stmt, 'concurrent', () => {
+          let exploration: Exploration;
+          try {
+            exploration = exploreModule.explore(this.ctx, stmt);
+          } catch (e) {
+            // A budget or cancellation inside the exploration stops the scenario (spec §10);
+            // what it counted so far stays in the result.
+            if (e instanceof RunStop && e.exploration) this.record(e.exploration);
+            throw e;
+          }
+          this.record(exploration);
+          return ok(exploration.summary);
+        });
+        return true;
+      case 'fork':
+        this.step(stmt, stmt.parent.text, () => processModule.fork(this.ctx, stmt));
+        return true;
+      case 'exit': {
+        const space = this.machine.spaces.get(stmt.process.text);
+        this.step(stmt, stmt.process.text, () => {
+          if (!space || space.kernel) return { kind: 'errno', errno: 'EINVAL', message: `no process \`${stmt.process.text}\`` };
+          if (space.exited) return { kind: 'errno', errno: 'EINVAL', message: `${stmt.process.text} has already exited` };
+          return processModule.exit(this.ctx, space, stmt.span);
+        });
+        return true;
+      }
+      case 'expect_race': {
+        const last = this.explorations[this.explorations.length - 1];
+        this.step(stmt, 'top', () => exploreModule.expectRace(this.ctx, stmt, last));
+        return false;
+      }
+      case 'expect_diagnostic':
+        this.expectDiagnostics.push(stmt);
+        return false;
+      case 'let':
+      case 'expect':
+        this.step(stmt, 'top', this.common);
+        return false;
+    }
+  }
+
+  private enterBlock(body: readonly Stmt[], space: string, kernel: boolean): void {
+    this.block = { body, space, kernel };
+    this.inner = 0;
+  }
+
+  /**
+   * End of scenario: every process not yet exited is torn down as `exit` would, one step each;
+   * then the leak checks. True while a teardown step was made.
+   */
+  private finishStep(): boolean {
+    if (this.finished) return false;
+    const end: Span = this.scenario.closeSpan;
+    this.teardown ??= [...this.machine.spaces.values()];
+    for (let space = this.teardown.shift(); space; space = this.teardown.shift()) {
       if (space.kernel || space.exited) continue;
       this.step({ kind: 'exit', span: end, keyword: { text: 'exit', span: end }, process: { text: space.name, span: end } }, space.name, () =>
         processModule.exit(this.ctx, space, end),
       );
-      yield;
+      return true;
     }
+    this.finished = true;
     this.machine.beginStep(end, 'kernel', 'end of scenario');
     this.machine.checkExit(this.machine.kernel);
     this.machine.endStep('leak checks: tables left allocated and pgtables_bytes');
+    return false;
   }
 
   /**
    * Runs one statement as a step: records it, settles its `=> RESULT`, and reports a
    * statement that failed without one.
    */
-  private step(stmt: Stmt, space: string, body: () => Outcome): void {
+  private step<S extends Stmt>(stmt: S, space: string, body: (this: Runner, stmt: S) => Outcome): void {
     const machine = this.machine;
     const before = machine.findings.length;
     machine.beginStep(stmt.span, space, helperFor(machine.profile, stmt.kind));
     let outcome: Outcome;
     try {
-      outcome = body();
+      // A method of this class, or a closure for the rare statements that need one: the
+      // statements of a block allocate no closure each.
+      outcome = body.call(this, stmt);
     } catch (e) {
       if (!(e instanceof EvalError)) throw e;
       machine.report(e.finding.code, e.finding.severity ?? 'error', e.finding.message, { span: e.finding.span });
@@ -284,7 +326,7 @@ class Runner {
     }
     if (space === 'kernel' || space === 'concurrent') this.reportWx(stmt);
     machine.endStep(outcome.summary ?? ('message' in outcome ? outcome.message : ''), outcomeText(outcome));
-    this.settle(stmt, outcome, machine.findings.slice(before));
+    this.settle(stmt, outcome, machine.findings, before);
   }
 
   /** A kernel statement that left a W+X mapping gets a `wx-mapping` warning (spec §10). */
@@ -302,14 +344,15 @@ class Runner {
     );
   }
 
-  private settle(stmt: Stmt, outcome: Outcome, fresh: Finding[]): void {
+  /** `findings.slice(from)` are the ones the statement reported (sliced only when needed). */
+  private settle(stmt: Stmt, outcome: Outcome, findings: readonly Finding[], from = 0): void {
     const expected: ResultSpec | undefined = stmt.result;
     const machine = this.machine;
     if (expected) {
       const mismatch = this.mismatch(expected, outcome);
       if (mismatch === undefined) {
         if (outcome.kind === 'errno') {
-          for (const f of outcome.causes ?? fresh.filter((x) => explains(x.code))) markExpected(f);
+          for (const f of outcome.causes ?? findings.slice(from).filter((x) => explains(x.code))) markExpected(f);
         }
         return;
       }

@@ -265,7 +265,10 @@ function planOf<S>(ops: WalkOps<S>): WalkPlan<S> {
  * Walks [start, end) of `table`. Positions are Numbers, not BigInts: every position is a
  * page-aligned address (walkRange rounds the ends; entry boundaries are multiples of the entry
  * size), and a multiple of 2^12 below 2^64 has at most 52 significant bits, so a double holds
- * it exactly and division by a power of two, floor and `%` stay exact. Callbacks still get
+ * it exactly and division by a power of two and floor stay exact. An entry's index within its
+ * table is `& (ptrs - 1)`, not `% ptrs`: ToInt32 is exact modulo 2^32 for any integral double,
+ * `ptrs` is a power of two below 2^32, and `%` on doubles beyond int32 is a call to fmod (about
+ * five times the cost, and a one-page walk computes ten indices). Callbacks still get
  * BigInt addresses (Walk.address), built only when one is called. This keeps a one-page walk,
  * run for every small madvise/mprotect, free of the dozens of BigInt allocations per level it
  * used to make.
@@ -281,7 +284,7 @@ function walkTable<S>(walk: Walk<S>, table: TablePage, start: number, end: numbe
 
   if (depth === 4) {
     // A walk never crosses its parent entry, so the range lies inside this one table.
-    const first = Math.floor(start / size) % ptrs;
+    const first = Math.floor(start / size) & (ptrs - 1);
     const last = first + (end - start) / size - 1;
     walk.enterPtes(start, first);
     const pte = plan.pte;
@@ -301,7 +304,7 @@ function walkTable<S>(walk: Walk<S>, table: TablePage, start: number, end: numbe
 
   for (let addr = start; addr < end; ) {
     const entryIndex = Math.floor(addr / size);
-    const i = entryIndex % ptrs;
+    const i = entryIndex & (ptrs - 1);
     const entryEnd = (entryIndex + 1) * size;
     const next = entryEnd < end ? entryEnd : end;
     let again = 0;
