@@ -90,6 +90,9 @@ export class Walk<S> {
   /** Where the current PTE range starts (an exact Number, see walkTable), and its index. */
   private pteStart = 0;
   private pteFirst = 0;
+  /** The range the entry callbacks being called cover, as walk positions (see walkTable). */
+  private entryStart = 0;
+  private entryEnd = 0;
   machine!: Machine;
   space!: AddressSpace;
   ops!: WalkOps<S>;
@@ -136,6 +139,26 @@ export class Walk<S> {
   enterPtes(start: number, first: number): void {
     this.pteStart = start;
     this.pteFirst = first;
+  }
+
+  /** Records the range the entry callbacks about to be called cover (the walker's bookkeeping for firstPte and lastPte). */
+  enterEntry(start: number, end: number): void {
+    this.entryStart = start;
+    this.entryEnd = end;
+  }
+
+  /**
+   * The PTE indices [firstPte, lastPte] under the PMD entry whose pmd_entry is being called:
+   * pte_offset() of its range's start and of its end - 1, where zap_pte_range and the other
+   * PTE loops start and stop. From the walker's exact positions (the end one page-rounded up),
+   * so a callback's PTE loop converts no BigInt.
+   */
+  get firstPte(): number {
+    return Math.floor(this.entryStart / this.page.entryBytes) & (this.page.ptrs - 1);
+  }
+
+  get lastPte(): number {
+    return (this.entryEnd / this.page.entryBytes - 1) & (this.page.ptrs - 1);
   }
 
   pteAddress(index: number): bigint {
@@ -323,6 +346,7 @@ function walkTable<S>(walk: Walk<S>, table: TablePage, start: number, end: numbe
         }
       }
       // Callbacks for this level and every folded level aliasing the same slot.
+      walk.enterEntry(addr, next);
       for (let d = depth; d <= entryDepth; d++) {
         const callback = plan.entry[d];
         if (!callback) continue;

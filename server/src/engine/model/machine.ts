@@ -92,6 +92,17 @@ export function depthsIn(mask: number): Depth[] {
  */
 const NO_TABLES = Object.freeze([]) as unknown as TablePage[];
 
+/**
+ * `list` with `table` added. A step's table lists start as the shared empty one (most steps
+ * allocate and free no table, and write one), so a step record costs no arrays until it has
+ * something to list, and a list of one is exactly one slot.
+ */
+function appended(list: TablePage[], table: TablePage): TablePage[] {
+  if (list === NO_TABLES) return [table];
+  list.push(table);
+  return list;
+}
+
 /** What one executed statement did. */
 export interface StepRecord {
   index: number;
@@ -236,9 +247,9 @@ export class Machine {
       // Present from the start: a field added later lands in a separate property store, and
       // a long scenario keeps a record per statement.
       result: undefined,
-      tablesAllocated: [],
-      tablesFreed: [],
-      tablesWritten: [],
+      tablesAllocated: NO_TABLES,
+      tablesFreed: NO_TABLES,
+      tablesWritten: NO_TABLES,
       entriesWritten: 0,
       validWrites: 0,
       levelsTouched: 0,
@@ -255,12 +266,12 @@ export class Machine {
     if (result !== undefined) record.result = result;
     record.counters = { ...this.counters };
     // A step record and the tables' logs of it live as long as the run: cut their lists to
-    // size (a push onto an empty list reserves sixteen slots; most steps write one table).
+    // size (a push reserves sixteen slots more; a list of one came from `appended` exact).
     const written = record.tablesWritten;
     if (this.historyEnabled) for (const table of written) table.endStep();
-    record.tablesWritten = written.length === 0 ? NO_TABLES : written.slice();
-    if (record.tablesAllocated.length === 0) record.tablesAllocated = NO_TABLES;
-    if (record.tablesFreed.length === 0) record.tablesFreed = NO_TABLES;
+    if (written.length > 1) record.tablesWritten = written.slice();
+    if (record.tablesAllocated.length > 1) record.tablesAllocated = record.tablesAllocated.slice();
+    if (record.tablesFreed.length > 1) record.tablesFreed = record.tablesFreed.slice();
     this.steps.push(record);
     this.current = undefined;
     this.step++;
@@ -350,13 +361,15 @@ export class Machine {
   touch(table: TablePage): void {
     if (table.touchedStep === this.step) {
       // The race explorer takes steps back, and the step record with them; the copy stays.
-      if (this.undo && this.current && !this.current.tablesWritten.includes(table)) this.current.tablesWritten.push(table);
+      const current = this.current;
+      if (this.undo && current && !current.tablesWritten.includes(table)) current.tablesWritten = appended(current.tablesWritten, table);
       return;
     }
     table.touchedStep = this.step;
     if (table.bornStep !== this.step) table.forgetFresh();
     if (this.historyEnabled) table.beginStep(this.step);
-    this.current?.tablesWritten.push(table);
+    const current = this.current;
+    if (current) current.tablesWritten = appended(current.tablesWritten, table);
   }
 
   /**
@@ -504,7 +517,8 @@ export class Machine {
     this.liveTables++;
     this.event(table, 'alloc');
     if (!options.noctor && this.ctorApplies(space, depth, allocator)) this.construct(table);
-    this.current?.tablesAllocated.push(table);
+    const current = this.current;
+    if (current) current.tablesAllocated = appended(current.tablesAllocated, table);
     return table;
   }
 
@@ -565,7 +579,8 @@ export class Machine {
     this.event(table, 'free');
     if (table.allocator === 'page') this.pgtablePages.free(this, table.pa);
     else if (table.allocator !== 'static') this.phys.free(table.pa);
-    this.current?.tablesFreed.push(table);
+    const current = this.current;
+    if (current) current.tablesFreed = appended(current.tablesFreed, table);
   }
 
   /**

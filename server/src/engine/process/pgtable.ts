@@ -174,11 +174,6 @@ export function wholePmd(machine: Machine, start: bigint, end: bigint): boolean 
   return (start & pmd.offsetMask) === 0n && end - start === pmd.sizeBig;
 }
 
-/** The first and last index of [start, end) in its PTE table (one table: the range lies under one PMD entry). */
-export function pteIndices(machine: Machine, start: bigint, end: bigint): [number, number] {
-  return [indexAt(machine.profile, PTE, start), indexAt(machine.profile, PTE, end - 1n)];
-}
-
 /**
  * Whether shared writable mappings of this VMA start read-only so the first write can be
  * tracked (vma_wants_writenotify): regular files do, shmem does not.

@@ -6,7 +6,7 @@
 
 import { ACTION_CONTINUE, type WalkOps } from '../walk';
 import type { Task } from '../process/fault';
-import { isHugePmd, leafBits, PTE, pteIndices, splitHugePmd, wholePmd } from '../process/pgtable';
+import { isHugePmd, leafBits, PTE, splitHugePmd, wholePmd } from '../process/pgtable';
 import { PG_ANON, PG_EXCLUSIVE } from '../process/memory';
 import type { TablePage } from '../model/table';
 import { VM_SHARED, VM_WRITE, type Vma } from '../process/vma';
@@ -32,11 +32,10 @@ function canChangeWritable(state: ChangeProtState, lo: number, hi: number, pa: n
   return (memory.flags(pa) & (PG_ANON | PG_EXCLUSIVE)) === (PG_ANON | PG_EXCLUSIVE);
 }
 
-function changePteRange(state: ChangeProtState, table: TablePage, start: bigint, end: bigint): void {
+function changePteRange(state: ChangeProtState, table: TablePage, first: number, last: number): void {
   const machine = state.task.machine;
   const codec = machine.profile.codec;
   const bits = leafBits(machine);
-  const [first, last] = pteIndices(machine, start, end);
   const prot = state.prot;
   const upgrade = state.tryWritable && (prot & VM_WRITE) === 0;
   // The four templates a PTE can get: clean or dirty, with or without the write upgrade.
@@ -100,7 +99,7 @@ export const changeProtOps: WalkOps<ChangeProtState> = {
       splitHugePmd(machine, state.task.mm, slot);
     }
     const pte = table.children?.[index];
-    if (pte) changePteRange(state, pte, start, end);
+    if (pte) changePteRange(state, pte, walk.firstPte, walk.lastPte);
     return 0;
   },
 };

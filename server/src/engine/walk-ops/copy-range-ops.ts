@@ -9,7 +9,7 @@
 
 import { ACTION_CONTINUE, type WalkOps } from '../walk';
 import type { Task } from '../process/fault';
-import { deposit, isHugePmd, leafBits, pmdSlot, PTE, pteAlloc, pteIndices } from '../process/pgtable';
+import { deposit, isHugePmd, leafBits, pmdSlot, PTE, pteAlloc } from '../process/pgtable';
 import { PG_ANON } from '../process/memory';
 import type { Mm } from '../process/mm';
 import type { TablePage } from '../model/table';
@@ -30,11 +30,10 @@ function protBitsOf(task: Task, lo: number, hi: number): number {
   return (p.read ? VM_READ : 0) | (p.logicalWrite ? VM_WRITE : 0) | (p.uexec ? VM_EXEC : 0);
 }
 
-function copyPteRange(state: CopyRangeState, src: TablePage, dst: TablePage, start: bigint, end: bigint): void {
+function copyPteRange(state: CopyRangeState, src: TablePage, dst: TablePage, first: number, last: number): void {
   const { machine, memory } = state.task;
   const codec = machine.profile.codec;
   const bits = leafBits(machine);
-  const [first, last] = pteIndices(machine, start, end);
   const shared = (state.vma.flags & VM_SHARED) !== 0;
   let srcWritten = 0;
   let dstWritten = 0;
@@ -100,7 +99,7 @@ function copyHugePmd(state: CopyRangeState, src: TablePage, index: number, va: b
 }
 
 export const copyRangeOps: WalkOps<CopyRangeState> = {
-  pmd_entry(walk, table, index, start, end) {
+  pmd_entry(walk, table, index, start) {
     walk.action = ACTION_CONTINUE;
     const state = walk.state;
     const machine = walk.machine;
@@ -113,7 +112,7 @@ export const copyRangeOps: WalkOps<CopyRangeState> = {
     const dstSlot = pmdSlot(machine, state.child, start, true);
     if (!dstSlot) return 0;
     const dst = pteAlloc(machine, state.child, dstSlot);
-    copyPteRange(state, src, dst, start, end);
+    copyPteRange(state, src, dst, walk.firstPte, walk.lastPte);
     return 0;
   },
 };

@@ -11,7 +11,7 @@
 
 import { ACTION_CONTINUE, type WalkOps } from '../walk';
 import type { Task } from '../process/fault';
-import { isHugePmd, leafBits, PTE, pteIndices, splitHugePmd, wholePmd } from '../process/pgtable';
+import { isHugePmd, leafBits, PTE, splitHugePmd, wholePmd } from '../process/pgtable';
 import { PG_ANON } from '../process/memory';
 import type { TablePage } from '../model/table';
 import { VM_EXEC, VM_READ, VM_WRITE, type Vma } from '../process/vma';
@@ -36,12 +36,11 @@ function protBits(task: Task, lo: number, hi: number): number {
   return (p.read ? VM_READ : 0) | (p.logicalWrite ? VM_WRITE : 0) | (p.uexec ? VM_EXEC : 0);
 }
 
-function lruPteRange(state: LruState, table: TablePage, start: bigint, end: bigint): void {
+function lruPteRange(state: LruState, table: TablePage, first: number, last: number): void {
   const { task } = state;
   const { machine, memory } = task;
   const codec = machine.profile.codec;
   const bits = leafBits(machine);
-  const [first, last] = pteIndices(machine, start, end);
   let written = 0;
   machine.touch(table);
   for (let i = first; i <= last; i++) {
@@ -96,7 +95,7 @@ export const lruOps: WalkOps<LruState> = {
       splitHugePmd(machine, state.task.mm, slot);
     }
     const pte = table.children?.[index];
-    if (pte) lruPteRange(state, pte, start, end);
+    if (pte) lruPteRange(state, pte, walk.firstPte, walk.lastPte);
     return 0;
   },
 };

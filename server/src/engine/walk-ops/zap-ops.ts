@@ -9,7 +9,7 @@
 
 import { ACTION_CONTINUE, type WalkOps } from '../walk';
 import type { Task } from '../process/fault';
-import { isHugePmd, leafBits, PTE, pteIndices, splitHugePmd, wholePmd, zapDeposited } from '../process/pgtable';
+import { isHugePmd, leafBits, PTE, splitHugePmd, wholePmd, zapDeposited } from '../process/pgtable';
 import type { TablePage } from '../model/table';
 
 export interface ZapState {
@@ -22,11 +22,10 @@ export interface ZapState {
   zapped: number;
 }
 
-function zapPteRange(state: ZapState, pmdTable: TablePage, pmdIndex: number, table: TablePage, start: bigint, end: bigint, wholeTable: boolean): void {
+function zapPteRange(state: ZapState, pmdTable: TablePage, pmdIndex: number, table: TablePage, first: number, last: number, wholeTable: boolean): void {
   const { machine, memory } = state.task;
   const codec = machine.profile.codec;
   const bits = leafBits(machine);
-  const [first, last] = pteIndices(machine, start, end);
   let written = 0;
   let skipped = false;
   machine.touch(table);
@@ -84,7 +83,7 @@ export const zapOps: WalkOps<ZapState> = {
       splitHugePmd(machine, state.task.mm, slot);
     }
     const pte = table.children?.[index];
-    if (pte) zapPteRange(state, table, index, pte, start, end, whole);
+    if (pte) zapPteRange(state, table, index, pte, walk.firstPte, walk.lastPte, whole);
     return 0;
   },
 };
