@@ -7,6 +7,7 @@
 // linear in the input whatever the input is.
 
 import type { SizeUnit } from '../engine/index';
+import { WORDS } from './vocabulary';
 
 export type TokenKind =
   | 'word'
@@ -115,7 +116,9 @@ export function lex(text: string): Token[] {
   const n = text.length;
   let i = 0;
   const push = (kind: TokenKind, start: number, end: number): Token => {
-    const token: Token = { kind, start, end, text: text.slice(start, end) };
+    const slice = text.slice(start, end);
+    // A word of the language is its interned string (vocabulary.ts WORDS); a name is the slice.
+    const token: Token = { kind, start, end, text: kind === 'word' ? (WORDS.get(slice) ?? slice) : slice };
     tokens.push(token);
     return token;
   };

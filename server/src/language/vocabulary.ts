@@ -235,3 +235,42 @@ export const UNIT_BYTES: Readonly<Record<'K' | 'M' | 'G' | 'T', bigint>> = {
 
 /** The largest value a number may have: values are unsigned 64-bit (spec §1). */
 export const U64_MAX = (1n << 64n) - 1n;
+
+/**
+ * Every word the language itself spells, each as its one interned string. The lexer gives a word
+ * token this string instead of a fresh slice of the text, so the engine compares statement words
+ * (`advice === 'guard_install'`, its switches on advices, protections and modes) by pointer
+ * instead of character by character, and a long scenario holds one copy of each keyword.
+ */
+export const WORDS: ReadonlyMap<string, string> = new Map(
+  [
+    ...HEADER_KEYWORDS,
+    ...COMMON_KEYWORDS,
+    ...KERNEL_KEYWORDS,
+    ...TABLE_KEYWORDS,
+    ...PROCESS_KEYWORDS,
+    ...THREAD_KEYWORDS,
+    ...TOP_KEYWORDS,
+    ...[...ARCHES].flatMap(([arch, options]) => [arch, ...[...options].flatMap(([key, values]) => [key, ...values])]),
+    ...FEATURES,
+    ...THP_MODES,
+    ...ACCOUNTING_MODES,
+    ...ADVICES,
+    ...LEVELS,
+    ...LEAF_CHOICES,
+    ...LEAF_KINDS,
+    ...BOOLEANS,
+    ...ERRNOS,
+    ...RACE_KINDS,
+    ...VARIANTS,
+    ...MMAP_FLAGS,
+    ...LOCK_MODES,
+    ...VALID_STATES,
+    ...PREDEFINED_LOCKS,
+    ...QUERY_NAMES,
+    // Protections, and the words that join a statement's parts.
+    ...['r', 'w', 'x', 'rw', 'rx', 'wx', 'rwx'],
+    ...['as', 'at', 'diagnostic', 'dontunmap', 'else', 'huge', 'leaf', 'nocont', 'noctor', 'nodtor', 'onfault', 'pages', 'phys'],
+    ...['prot', 'race', 'scenario', 'set', 'size', 'thread', 'to', 'value', 'variant', 'with'],
+  ].map((word) => [word, word]),
+);
