@@ -5,9 +5,9 @@
 // cancellation end a run through RunStop, which is caught only here.
 //
 // The generator is thin: the Runner keeps its place in the scenario itself (a cursor) and
-// `advance` runs one step at a time. A generator's resume restores its whole register file,
-// and the statement loop nested in `yield*` cost more per statement than a small madvise's
-// page-table work (8192 one-page guard installs: the bench's ratio against the kernel).
+// `advance` runs one step at a time. A generator's resume restores its whole register file, and
+// the statement loops nested in `yield*` that were here cost about a tenth of a one-page
+// madvise (the bench's 8192 guard installs), with a closure allocated per statement besides.
 
 import { resolveProfile, type ArchOptions } from './arch/profile';
 import { EvalError, ExecContext, type Value } from './exec/context';
