@@ -97,6 +97,32 @@ describe('the page-table walker', () => {
     assert.deepEqual(read.ptes, [BASE + PAGE, BASE + 2n * PAGE]);
   });
 
+  it('gives a pmd_entry callback the PTE indices of its part of the range (pte_offset of its start and of its end - 1)', () => {
+    const m = machine();
+    const space = m.kernel;
+    const PMD = 0x200000n;
+    walkRange(m, space, BASE, BASE + 2n * PMD, installOps, { ptes: [] }, { mode: 'user' });
+    const spans: [bigint, bigint, number, number][] = [];
+    const pmdOps: WalkOps<Seen> = {
+      pmd_entry(walk, _table, _index, start, end) {
+        spans.push([start, end, walk.firstPte, walk.lastPte]);
+        return 0;
+      },
+    };
+    // Unaligned ends: the first page is entered 100 bytes in, the last one byte in.
+    const start = BASE + 3n * PAGE + 100n;
+    const end = BASE + PMD + 5n * PAGE + 1n;
+    walkRange(m, space, start, end, pmdOps, { ptes: [] }, { mode: 'user' });
+    assert.deepEqual(spans, [
+      [start, BASE + PMD, 3, 511],
+      [BASE + PMD, end, 0, 5],
+    ]);
+    // A page-aligned end stops at the page before it.
+    spans.length = 0;
+    walkRange(m, space, BASE + PMD + 2n * PAGE, BASE + PMD + 4n * PAGE, pmdOps, { ptes: [] }, { mode: 'user' });
+    assert.deepEqual(spans, [[BASE + PMD + 2n * PAGE, BASE + PMD + 4n * PAGE, 2, 3]]);
+  });
+
   it('returns a callback stop value and -EINVAL for an empty range', () => {
     const m = machine();
     const space = m.kernel;
