@@ -75,21 +75,18 @@ export class ExecContext {
     return binding;
   }
 
-  /** Evaluates to an exact unsigned 64-bit number; symbols and overflow are `bad-value`. */
+  /**
+   * Evaluates to an exact unsigned 64-bit number; symbols and overflow are `bad-value`. Numbers,
+   * names and arithmetic are evaluated here, not through `eval`: every small statement evaluates
+   * its arguments, and a value in range needs only the one comparison its operation can fail.
+   */
   num(expr: Expr): bigint {
-    const value = this.eval(expr);
-    if (typeof value !== 'bigint') {
-      throw new EvalError({ code: 'bad-value', span: expr.span, message: `expected a number here, found \`${value}\`` });
-    }
-    return value;
-  }
-
-  eval(expr: Expr): Value {
     switch (expr.kind) {
       case 'number': {
         const unit = expr.unit;
-        if (unit === undefined) return this.checked(expr.digits, expr.span);
-        return this.checked(expr.digits * (unit === 'p' ? this.machine.profile.pageSize : UNIT_FACTORS[unit]), expr.span);
+        const value = unit === undefined ? expr.digits : expr.digits * (unit === 'p' ? this.machine.profile.pageSize : UNIT_FACTORS[unit]);
+        // Digits and units are never negative: a literal can only be too large.
+        return value > U64_MAX ? this.checked(value, expr.span) : value;
       }
       case 'name': {
         const binding = this.lookup(expr.name.text, expr.span);
@@ -100,13 +97,30 @@ export class ExecContext {
       case 'binary': {
         const left = this.num(expr.left);
         const right = this.num(expr.right);
+        // Of two values in range, a difference can only go below zero, a sum or product above.
         const value = expr.op === '+' ? left + right : expr.op === '-' ? left - right : left * right;
-        return this.checked(value, expr.span);
+        return (expr.op === '-' ? value < 0n : value > U64_MAX) ? this.checked(value, expr.span) : value;
       }
+      case 'symbol':
+      case 'query': {
+        const value = this.eval(expr);
+        if (typeof value !== 'bigint') {
+          throw new EvalError({ code: 'bad-value', span: expr.span, message: `expected a number here, found \`${value}\`` });
+        }
+        return value;
+      }
+    }
+  }
+
+  /** Evaluates to a number or, for a symbolic query or a symbol, its symbol. */
+  eval(expr: Expr): Value {
+    switch (expr.kind) {
       case 'symbol':
         return expr.text;
       case 'query':
         return this.query(expr);
+      default:
+        return this.num(expr);
     }
   }
 

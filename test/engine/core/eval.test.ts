@@ -1,0 +1,43 @@
+// Expressions the checker cannot fold, evaluated while the scenario runs (exec/context.ts): a
+// value out of the unsigned 64-bit range is `bad-value` at the expression, and the statement
+// does not run (the `expect vmas` after the failed munmap holds).
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { lineOf, only, run } from '../support';
+
+function badValues(text: string): string[] {
+  const result = run(text);
+  return only(result).findings.map((f) => `${lineOf(text, f.span.start)}: ${f.code} ${text.slice(f.span.start, f.span.end)}: ${f.message}`);
+}
+
+describe('runtime expression evaluation', () => {
+  it('evaluates names, units and arithmetic exactly', () => {
+    const text = `scenario "arguments" {
+  process p {
+    mmap r size 4p prot rw
+    write r + 1p + 2 * 1p value 9
+    expect value(r + 3p) == 9
+    expect r - r + 4K * 2 == 8192
+  }
+}`;
+    assert.deepEqual(badValues(text), []);
+  });
+
+  it('reports a difference below zero and a sum past 2^64 at the expression, not running the statement', () => {
+    const text = `scenario "out of range" {
+  process p {
+    mmap r size 1p prot rw
+    munmap r - 0xffffffffffffffff size 1p
+    read r + 0xffffffffffffffff
+    read r * 0x10000000000000
+    expect vmas == 1
+  }
+}`;
+    assert.deepEqual(badValues(text), [
+      '4: bad-value r - 0xffffffffffffffff: underflows an unsigned 64-bit value',
+      '5: bad-value r + 0xffffffffffffffff: overflows an unsigned 64-bit value',
+      '6: bad-value r * 0x10000000000000: overflows an unsigned 64-bit value',
+    ]);
+  });
+});
