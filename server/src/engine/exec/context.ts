@@ -112,7 +112,7 @@ export class ExecContext {
     }
   }
 
-  /** Evaluates to a number or, for a symbolic query or a symbol, its symbol. */
+  /** Evaluates to a number, or to a symbol for a symbol or a symbolic query (`leaf`, `prot`, `guard`). */
   eval(expr: Expr): Value {
     switch (expr.kind) {
       case 'symbol':
