@@ -38,6 +38,9 @@ const SEQUENCE = [
   'check_wx',
   'vfree pages',
   'map 0xffff000080000000 size 2M phys 0x100000000 prot rw leaf=pte',
+  // A leaf run written into a PTE table that exists already, not one the step made.
+  'unmap 0xffff000080000000 size 8K',
+  'map 0xffff000080000000 size 8K phys 0x100200000 prot r leaf=pte',
 ];
 
 function sequenceScenario(where: 'kernel' | 'thread'): string {
