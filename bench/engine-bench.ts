@@ -28,64 +28,135 @@ function parseOne(text: string): Scenario {
   return scenario;
 }
 
-function lineOf(text: string, offset: number): number {
-  let line = 1;
-  for (let i = 0; i < offset; i++) if (text.charCodeAt(i) === 10) line++;
-  return line;
+/** The line (from 1) of each offset, through the offsets where lines start. */
+function lineFinder(text: string): (offset: number) => number {
+  const starts = [0];
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) starts.push(i + 1);
+  return (offset) => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((starts[mid] ?? 0) <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo + 1;
+  };
 }
 
 /**
  * Runs `text` `reps` times (after `warmup` runs) and returns the median total time of the
  * statements whose first line lies in [fromLine, toLine]. Fails when a measured statement does
  * not return ok, so a broken feature never reports a fast time.
+ *
+ * The measured statements are consecutive steps, and their total is read as kernel-timing.c
+ * reads its loops: one clock read before the first and one after the last. The first run reads
+ * the clock at every step, to find which steps those are; a clock read per step (75 ns) would
+ * add 0.6 ms to 8192 statements. Step i is the generator's i-th resume: the runner yields once
+ * per step of a block (test/engine/core/runner.test.ts), and these scenarios have no top-level
+ * `let` or `expect`, the steps that do not yield. Each repetition also counts the minor page faults of its
+ * measured window (`faults`): first touches of memory the JS heap has not used before, which in
+ * this VM cost about 5 us each (kernel-timing.c discards its first repetition for the same
+ * reason).
  */
-function timeStatements(text: string, fromLine: number, toLine: number, reps: number, warmup: number, history = true): { median: number; min: number; max: number } {
+function timeStatements(
+  text: string,
+  fromLine: number,
+  toLine: number,
+  reps: number,
+  warmup: number,
+  history = true,
+): { median: number; min: number; max: number; perRep: number[]; faults: number[] } {
   const scenario = parseOne(text);
+  const lineOf = lineFinder(text);
   const totals: number[] = [];
+  const faults: number[] = [];
+  /** The measured steps, [first, last] by index, once the first run has found them. */
+  let window: [number, number] | undefined;
   for (let rep = 0; rep < warmup + reps; rep++) {
     const steps = runScenarioSteps(scenario, { history, budget: { tablePages: 1 << 20, entries: 100_000_000 } });
-    let total = 0;
-    let last = performance.now();
+    // durations[i] is step i's time (first run only); `start`/`end` bracket the window.
+    const durations: number[] = [];
+    let start = 0;
+    let end = 0;
+    let faultsBefore = 0;
+    let faultsAfter = 0;
     let index = 0;
     let result;
-    const spans: number[] = [];
-    const durations: number[] = [];
-    for (;;) {
-      const next = steps.next();
-      const now = performance.now();
-      durations.push(now - last);
-      if (next.done) {
-        result = next.value;
-        break;
+    if (window) {
+      const [first, last] = window;
+      for (;;) {
+        if (index === first) {
+          faultsBefore = process.resourceUsage().minorPageFault;
+          start = performance.now();
+        }
+        const next = steps.next();
+        if (index === last) {
+          end = performance.now();
+          faultsAfter = process.resourceUsage().minorPageFault;
+        }
+        if (next.done) {
+          result = next.value;
+          break;
+        }
+        index++;
       }
-      last = now;
-      index++;
+    } else {
+      let last = performance.now();
+      for (;;) {
+        const next = steps.next();
+        const now = performance.now();
+        durations.push(now - last);
+        if (next.done) {
+          result = next.value;
+          break;
+        }
+        last = now;
+      }
     }
-    void index;
-    const stepInfos = result.state.steps();
-    for (const s of stepInfos) spans.push(s.span.start);
-    stepInfos.forEach((s, i) => {
-      const line = lineOf(text, s.span.start);
-      if (line >= fromLine && line <= toLine) {
-        if (s.result !== 'ok') throw new Error(`measured statement at line ${line} returned ${s.result}: ${s.summary}`);
-        total += durations[i] ?? 0;
-      }
+    let total = 0;
+    let first = -1;
+    let lastMeasured = -1;
+    result.state.steps().forEach((s, i) => {
+      const line = lineOf(s.span.start);
+      if (line < fromLine || line > toLine) return;
+      if (s.result !== 'ok') throw new Error(`measured statement at line ${line} returned ${s.result}: ${s.summary}`);
+      if (first < 0) first = i;
+      else if (i !== lastMeasured + 1) throw new Error(`the measured statements are not consecutive steps (step ${i} after ${lastMeasured})`);
+      lastMeasured = i;
+      total += durations[i] ?? 0;
     });
+    if (first < 0) throw new Error(`no step starts on lines ${fromLine}-${toLine}`);
     const errors = result.findings.filter((f) => f.severity === 'error');
     if (errors.length > 0) throw new Error(`bench run has errors: ${errors.map((e) => `${e.code}: ${e.message}`).join('; ')}`);
+    if (window) {
+      if (window[0] !== first || window[1] !== lastMeasured) throw new Error('the measured steps moved between repetitions');
+      total = end - start;
+      if (rep >= warmup) faults.push(faultsAfter - faultsBefore);
+    }
+    window = [first, lastMeasured];
     if (rep >= warmup) totals.push(total);
   }
+  const perRep = [...totals];
   totals.sort((a, b) => a - b);
   const mid = Math.floor(totals.length / 2);
   const median = totals.length % 2 ? (totals[mid] ?? 0) : ((totals[mid - 1] ?? 0) + (totals[mid] ?? 0)) / 2;
-  return { median, min: totals[0] ?? 0, max: totals[totals.length - 1] ?? 0 };
+  return { median, min: totals[0] ?? 0, max: totals[totals.length - 1] ?? 0, perRep, faults };
 }
 
-function measure(id: string, label: string, body: () => { median: number; min: number; max: number; notes?: string }): Measurement {
+function measure(
+  id: string,
+  label: string,
+  body: () => { median: number; min: number; max: number; notes?: string; perRep?: number[]; faults?: number[] },
+): Measurement {
   try {
     const r = body();
     const m: Measurement = { id, label, ms: r.median, min: r.min, max: r.max };
-    if (r.notes) m.notes = r.notes;
+    const notes: string[] = [];
+    if (r.notes) notes.push(r.notes);
+    if (r.perRep && r.perRep.length > 1) notes.push(`repetitions: ${r.perRep.map((t) => t.toFixed(1)).join(', ')} ms`);
+    if (r.faults && r.faults.some((n) => n > 0)) notes.push(`page faults in them: ${r.faults.join(', ')}`);
+    if (notes.length > 0) m.notes = notes.join('; ');
     return m;
   } catch (e) {
     return { id, label, error: e instanceof Error ? e.message : String(e) };
@@ -155,7 +226,7 @@ function run(): Measurement[] {
   );
   out.push(measure('set_memory_ro_1g', 'set_memory_ro over 1 GiB of 4K PTEs', () => timeStatements(SET_MEMORY_RO, 5, 5, 7, 3)));
   out.push(measure('guard_64m', 'guard_install over 64 MiB in one statement', () => timeStatements(processText('    madvise r + 768M size 64M guard_install'), 4, 4, 5, 2)));
-  out.push(measure('guard_1pg_x8192', '8192 single-page guard_install statements', () => timeStatements(guardPerPage(), 4, 8195, 3, 1)));
+  out.push(measure('guard_1pg_x8192', '8192 single-page guard_install statements', () => timeStatements(guardPerPage(), 4, 8195, 5, 1)));
   out.push(measure('mprotect_1g', 'mprotect(PROT_READ) of a populated 1 GiB', () => timeStatements(processText('    mprotect r size 1G prot r'), 4, 4, 5, 2)));
   out.push(measure('munmap_1g', 'munmap of a populated 1 GiB', () => timeStatements(processText('    munmap r size 1G'), 4, 4, 5, 2)));
   return out;
