@@ -43,6 +43,49 @@ describe('anonymous faults (do_anonymous_page, do_wp_page)', () => {
   });
 });
 
+describe('which page a fault gets (the per-CPU page list)', () => {
+  // A freed page goes back on top of the list and the next fault takes it; with none left, a
+  // fault takes the next page of the newest PMD-sized block, in order, and after the block's
+  // last page the first page of a new block.
+  for (const header of ['arch x86_64', 'arch arm64 granule=16k va=47']) {
+    it(`last freed first, then the newest block in order (${header})`, () => {
+      const r = clean(
+        scenario('page order', header, `  process p {
+    mmap a size 4096p prot rw
+    touch a size 4p write
+    madvise a + 1p size 1p dontneed
+    madvise a + 2p size 1p dontneed
+    write a + 4p value 1
+    write a + 5p value 1
+    write a + 6p value 1
+    touch a + 7p size 4089p write
+  }`),
+      );
+      const steps = r.state.steps();
+      const created = steps.find((s) => s.helper === 'do_mmap');
+      assert.ok(created);
+      const a = BigInt(created.summary.match(/0x[0-9a-f]+/)?.[0] ?? '0');
+      const pageSize = r.state.profile.pageSize;
+      const blockPages = BigInt(r.state.profile.levels[4]?.ptrs ?? 0);
+      const at = (step: number, page: bigint): bigint => {
+        const pa = r.state.describeAddress(a + page * pageSize, step, 'p').entry?.pa;
+        assert.ok(pa, `page ${page} is mapped after step ${step}`);
+        return BigInt(pa);
+      };
+      const touched = steps.findIndex((s) => s.summary.startsWith('touch write: 4 pages'));
+      const last = steps.findIndex((s) => s.summary.startsWith('touch write: 4089 pages'));
+      const first = at(touched, 0n);
+      for (const page of [1n, 2n, 3n]) assert.equal(at(touched, page), first + page * pageSize, 'a fresh block hands out consecutive pages');
+      assert.equal(at(last, 4n), first + 2n * pageSize, 'the page freed last comes back first');
+      assert.equal(at(last, 5n), first + 1n * pageSize, 'then the one freed before it');
+      assert.equal(at(last, 6n), first + 4n * pageSize, 'then the block goes on where it stopped');
+      // Pages 7.. take the rest of the block, then a new block begins.
+      assert.equal(at(last, blockPages + 1n), first + (blockPages - 1n) * pageSize, "the block's last page");
+      assert.equal(at(last, blockPages + 2n), first + blockPages * pageSize, 'the first page of the next block');
+    });
+  }
+});
+
 describe('file faults (do_read_fault, do_cow_fault, do_shared_fault)', () => {
   it('shared file writes reach the file and survive zaps and unmaps of one mapping', () => {
     cleanOn(ARCHES, 'shared', `  process p {
