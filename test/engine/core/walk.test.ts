@@ -10,9 +10,9 @@ import { walkRange, type WalkOps } from '../../../server/src/engine/walk';
 const PAGE = 0x1000n;
 const BASE = 0x7f0000000000n;
 
-function machine(): Machine {
+function machine(arch: Parameters<typeof resolveProfile>[0] = { arch: 'x86_64', levels: 4 }): Machine {
   return new Machine({
-    profile: resolveProfile({ arch: 'x86_64', levels: 4 }),
+    profile: resolveProfile(arch),
     features: new Set(),
     thp: 'never',
     accounting: 'series',
@@ -121,6 +121,23 @@ describe('the page-table walker', () => {
     spans.length = 0;
     walkRange(m, space, BASE + PMD + 2n * PAGE, BASE + PMD + 4n * PAGE, pmdOps, { ptes: [] }, { mode: 'user' });
     assert.deepEqual(spans, [[BASE + PMD + 2n * PAGE, BASE + PMD + 4n * PAGE, 2, 3]]);
+  });
+
+  it("rounds a range to each machine's own pages, walk after walk over the same range", () => {
+    // Walks reuse their objects and keep the last range's rounded ends: a range walked under
+    // 4K pages and then under 64K pages must be rounded again.
+    const start = 0x100000000n + 100n;
+    const end = 0x100000000n + 0x5000n + 1n;
+    const pages = (m: Machine): bigint[] => {
+      const seen: Seen = { ptes: [] };
+      walkRange(m, m.kernel, start, end, installOps, seen, { mode: 'user' });
+      return seen.ptes;
+    };
+    // The first page is named by the range's own start (Walk.address).
+    const fourK = [start, ...[1n, 2n, 3n, 4n, 5n].map((k) => 0x100000000n + k * PAGE)];
+    assert.deepEqual(pages(machine()), fourK);
+    assert.deepEqual(pages(machine({ arch: 'arm64', granuleKiB: 64, va: 42 })), [start]);
+    assert.deepEqual(pages(machine()), fourK);
   });
 
   it('returns a callback stop value and -EINVAL for an empty range', () => {
