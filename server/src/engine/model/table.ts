@@ -336,7 +336,6 @@ export class TablePage {
     }
   }
 
-
   /** Changes a child link, logging the old one for history. */
   setChild(i: number, child: TablePage | undefined): void {
     const children = this.children;
