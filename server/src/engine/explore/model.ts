@@ -310,10 +310,17 @@ function sameLock(a: LockState, b: LockState): boolean {
   return true;
 }
 
+/** Whether two lists of locks are in the same state. */
+export function sameLocks(a: readonly LockState[], b: readonly LockState[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let k = 0; k < a.length; k++) if (!sameLock(a[k] as LockState, b[k] as LockState)) return false;
+  return true;
+}
+
 /** Whether two states are the same: the same machine content and the same explorer state. */
 export function sameState(a: State, b: State): boolean {
-  if (a.mem !== b.mem || a.keys !== b.keys || a.locks.length !== b.locks.length || a.threads.length !== b.threads.length) return false;
-  for (let k = 0; k < a.locks.length; k++) if (!sameLock(a.locks[k] as LockState, b.locks[k] as LockState)) return false;
+  if (a.mem !== b.mem || a.keys !== b.keys || a.threads.length !== b.threads.length || !sameLocks(a.locks, b.locks)) return false;
   for (let k = 0; k < a.threads.length; k++) if (!sameThread(a.threads[k] as ThreadState, b.threads[k] as ThreadState)) return false;
   return true;
 }

@@ -24,8 +24,8 @@
 
 import { RunStop } from '../model/machine';
 import { ALL_DEPTHS, READ, anyConflict, slotAccess, type Access } from './footprint';
-import type { Thread } from './compile';
-import { StateMap, memOf, quickHash, type State, type ThreadState, type World } from './model';
+import type { Instr, Thread } from './compile';
+import { StateMap, memOf, quickHash, sameLocks, sameThread, threadHash, type Frame, type LockState, type State, type ThreadState, type World } from './model';
 import { exec, frameUnits, runnable, type RaceKind, type StepOut } from './steps';
 import { mapPacked, truncate } from '../list';
 
@@ -81,15 +81,32 @@ function futureOf(world: World, threads: readonly Thread[], ts: ThreadState, tid
   else {
     const instr = thread.instrs[ts.pc];
     const m = ts.m;
-    if (instr?.op === 'walk' && m?.kind === 'walk') {
-      // A walk only moves forward: it reads nothing below the address it has reached.
-      const top = m.frames[m.frames.length - 1];
-      const from = top ? frameUnits(world, top) : instr.lo;
-      fp = [slotAccess(READ, ALL_DEPTHS, from, instr.hi), ...(thread.suffix[ts.pc + 1] ?? [])];
-    } else fp = thread.suffix[ts.pc] ?? [];
+    if (instr?.op === 'walk' && m?.kind === 'walk') fp = [...walkFuture(world, m.frames, instr.lo, instr.hi), ...(thread.suffix[ts.pc + 1] ?? [])];
+    else fp = thread.suffix[ts.pc] ?? [];
   }
   ts.future = fp;
   return fp;
+}
+
+/**
+ * What a walk may still read. A walk only moves forward, and it reaches a table only through an
+ * entry above it that it has not loaded yet. So at the depth of each of its frames it reads the
+ * entries from the frame's next one on, and deeper than its deepest frame, from that frame's
+ * next entry on; an entry it has loaded already, such as the PMD entry above the PTE table it
+ * is in, is not read again. (A depth between two frames, folded away on this machine, gets the
+ * shallower frame's start.)
+ */
+function walkFuture(world: World, frames: readonly Frame[], lo: number, hi: number): Access[] {
+  if (frames.length === 0) return [slotAccess(READ, ALL_DEPTHS, lo, hi)];
+  const out: Access[] = [];
+  for (let k = 0; k < frames.length; k++) {
+    const f = frames[k] as Frame;
+    const below = frames[k + 1];
+    // Depth bits from this frame's depth to the next frame's (or to the last depth).
+    const depths = (below === undefined ? ALL_DEPTHS : (1 << below.depth) - 1) & ~((1 << f.depth) - 1);
+    if (depths !== 0) out.push(slotAccess(READ, depths, frameUnits(world, f), hi));
+  }
+  return out;
 }
 
 function independent(world: World, threads: readonly Thread[], s: State, tid: number, acc: Access[]): boolean {
@@ -101,6 +118,72 @@ function independent(world: World, threads: readonly Thread[], s: State, tid: nu
     if (anyConflict(acc, futureOf(world, threads, ts, u))) return false;
   }
   return true;
+}
+
+/** Whether a step may be taken alone: it goes wrong nowhere, wakes nobody, and commutes with what every other thread may still do. */
+function alone(world: World, threads: readonly Thread[], s: State, out: StepOut): boolean {
+  return !out.violation && !out.misuse && out.woke.length === 0 && independent(world, threads, s, out.tid, out.acc);
+}
+
+/**
+ * The steps `expand` ran and could not take alone, with everything a step's outcome depends on:
+ * the thread's own state, the locks, the static keys, which threads have finished or wait, and
+ * the machine's content. While a walk loads the entries of a table another thread is about to
+ * clear or free, that thread's next step is the same in every state along the walk, and again
+ * in every branch where it took the same steps before; knowing its outcome, `expand` does not
+ * run it and take it back in each of them only to find again that it cannot go alone. Kernel
+ * statements are not kept: they run whole handlers, and are rare in such chains.
+ */
+class KnownSteps {
+  private readonly byHash = new Map<number, KnownStep[]>();
+
+  /** The outcome of thread `tid`'s step in `s` (whose machine id is `content`), when it was run in the same situation. */
+  get(s: State, tid: number, content: number): StepOut | undefined {
+    const ts = s.threads[tid] as ThreadState;
+    const list = this.byHash.get(knownHash(ts, content, s.keys));
+    if (list === undefined) return undefined;
+    const others = othersOf(s, tid);
+    for (const k of list) {
+      // By value: the same step of the thread reached along another path is another object.
+      if (k.content === content && k.keys === s.keys && k.others === others && k.out.tid === tid && sameThread(k.ts, ts) && sameLocks(k.locks, s.locks)) return k.out;
+    }
+    return undefined;
+  }
+
+  /** Keeps `out`, thread `tid`'s step run in `s`, whose machine id is `content`. */
+  set(s: State, tid: number, content: number, out: StepOut, instr: Instr | undefined): void {
+    if (instr === undefined || instr.op === 'kernel' || s.threads.length > 15) return;
+    const ts = s.threads[tid] as ThreadState;
+    const h = knownHash(ts, content, s.keys);
+    const known: KnownStep = { ts, content, locks: s.locks, keys: s.keys, others: othersOf(s, tid), out };
+    const list = this.byHash.get(h);
+    if (list === undefined) this.byHash.set(h, [known]);
+    else list.push(known);
+  }
+}
+
+interface KnownStep {
+  ts: ThreadState;
+  content: number;
+  locks: readonly LockState[];
+  keys: number;
+  others: number;
+  out: StepOut;
+}
+
+function knownHash(ts: ThreadState, content: number, keys: number): number {
+  return (Math.imul(threadHash(ts) ^ keys, 0x9e3779b1) + content) | 0;
+}
+
+/** Two bits per other thread, finished and waiting: a step that leaves no thread able to run is a deadlock. */
+function othersOf(s: State, tid: number): number {
+  let bits = 0;
+  for (let u = 0; u < s.threads.length; u++) {
+    if (u === tid) continue;
+    const ts = s.threads[u] as ThreadState;
+    bits |= ((ts.done ? 1 : 0) | (ts.blocked ? 2 : 0)) << (2 * u);
+  }
+  return bits;
 }
 
 /**
@@ -119,7 +202,7 @@ export interface Branches {
  * (the machine left after it), or the steps to branch on (the machine left in `s`, or after
  * `live`).
  */
-export function expand(world: World, threads: readonly Thread[], s: State): StepOut | Branches {
+export function expand(world: World, threads: readonly Thread[], s: State, known: KnownSteps): StepOut | Branches {
   let enabled = 0;
   let only = -1;
   for (let tid = 0; tid < s.threads.length; tid++) {
@@ -130,21 +213,31 @@ export function expand(world: World, threads: readonly Thread[], s: State): Step
   if (enabled === 0) return { cands: [], live: undefined };
   if (enabled === 1) return exec(world, threads, s, only, false) ?? { cands: [], live: undefined };
   const mark = world.journal.length;
+  // The machine's id in `s`, taken while the machine is in `s` (a live step may be on it later).
+  const content = memOf(world, s);
   const cands: Candidate[] = [];
   let live: StepOut | undefined;
   // Threads are tried from the last to the first, so that the step left on the machine (live)
   // is the first thread's, which the search explores first anyway.
   for (let tid = s.threads.length - 1; tid >= 0; tid--) {
     if (!runnable(s, tid)) continue;
+    const seen = known.get(s, tid, content);
+    const skip = seen !== undefined && !alone(world, threads, s, seen);
     if (live) {
-      // The machine must be in `s` again to try the next thread: the live step goes back.
+      // The machine must be in `s` again to try the next thread: the live step goes back. (A
+      // known step is not run, but the live one still goes back: the branches keep their order.)
       world.journal.undo(mark);
       cands.push(live.tid);
       live = undefined;
     }
+    if (skip) {
+      cands.push(tid);
+      continue;
+    }
     const out = exec(world, threads, s, tid, false);
     if (!out) continue;
-    if (!out.violation && !out.misuse && out.woke.length === 0 && independent(world, threads, s, tid, out.acc)) return out;
+    if (alone(world, threads, s, out)) return out;
+    known.set(s, tid, content, out, threads[tid]?.instrs[s.threads[tid]?.pc ?? -1]);
     if (out.changed) live = out;
     else cands.push(out);
   }
@@ -163,6 +256,7 @@ export function search(world: World, threads: readonly Thread[], s0: State, limi
   const trims = new Map<RaceKind, number>();
   const visited = new StateMap<true>(world);
   visited.set(s0, true);
+  const known = new KnownSteps();
   result.states = 1;
   const seen = new Set<number>([quickHash(world, s0)]);
   interface Node {
@@ -241,7 +335,7 @@ export function search(world: World, threads: readonly Thread[], s0: State, limi
         return undefined;
       }
       const mark = journal.length;
-      const next = expand(world, threads, s);
+      const next = expand(world, threads, s, known);
       if (!('cands' in next)) {
         out = next;
         continue;
@@ -265,7 +359,7 @@ export function search(world: World, threads: readonly Thread[], s0: State, limi
     }
   };
 
-  const first = expand(world, threads, s0);
+  const first = expand(world, threads, s0, known);
   if (!('cands' in first)) {
     const node = follow(first);
     if (node) stack.push(node);
