@@ -463,7 +463,7 @@ describe('budgets, cancellation and stable counts', () => {
     // has still to load: its pmd_clear of the PMD entry above the PTE table the walk is in goes
     // alone (the walk loaded that entry already), its free of that table does not. Along the
     // walk the helper's next step is the same in every state; the search knows it cannot go
-    // alone without running it again, and must still branch exactly where it would running it.
+    // alone without running it again, and must still branch exactly where running it would.
     for (const [helper, counts] of [
       ['pmd_free_pte_page', [1056, 515]],
       ['pud_free_pmd_page', [3122, 1543]],
