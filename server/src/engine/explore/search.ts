@@ -24,7 +24,7 @@
 
 import { RunStop } from '../model/machine';
 import { ALL_DEPTHS, READ, anyConflict, slotAccess, type Access } from './footprint';
-import type { Instr, Thread } from './compile';
+import type { Thread } from './compile';
 import { StateMap, memOf, quickHash, sameLocks, sameThread, threadHash, type Frame, type LockState, type State, type ThreadState, type World } from './model';
 import { exec, frameUnits, runnable, type RaceKind, type StepOut } from './steps';
 import { mapPacked, truncate } from '../list';
@@ -151,8 +151,8 @@ class KnownSteps {
   }
 
   /** Keeps `out`, thread `tid`'s step run in `s`, whose machine id is `content`. */
-  set(s: State, tid: number, content: number, out: StepOut, instr: Instr | undefined): void {
-    if (instr === undefined || instr.op === 'kernel' || s.threads.length > 15) return;
+  set(s: State, tid: number, content: number, out: StepOut): void {
+    if (out.kernel !== undefined || s.threads.length > 15) return;
     const ts = s.threads[tid] as ThreadState;
     const h = knownHash(ts, content, s.keys);
     const known: KnownStep = { ts, content, locks: s.locks, keys: s.keys, others: othersOf(s, tid), out };
@@ -237,7 +237,7 @@ export function expand(world: World, threads: readonly Thread[], s: State, known
     const out = exec(world, threads, s, tid, false);
     if (!out) continue;
     if (alone(world, threads, s, out)) return out;
-    known.set(s, tid, content, out, threads[tid]?.instrs[s.threads[tid]?.pc ?? -1]);
+    known.set(s, tid, content, out);
     if (out.changed) live = out;
     else cands.push(out);
   }
