@@ -3,7 +3,8 @@
 // dropped, doubled, swapped or borrowed from another file, the architecture changed), run under
 // small random budgets. Whatever the statements do to each other, a run that passes the static
 // checks must end with findings, never an exception: the language server runs every scenario as
-// it is typed, and an exception there is a run with no diagnostics at all. Every finding carries
+// it is typed, and an exception there ends the document's analysis with an internal error in the
+// status item instead of the scenario's diagnostics. Every finding carries
 // a code of spec §10 and points inside its own scenario, and a run stopped by a budget says so
 // with a resource-limit finding.
 
