@@ -6,6 +6,7 @@
 
 import { analyze } from '../server/src/language/index';
 import { runScenarioSteps, type Scenario } from '../server/src/engine/index';
+import { LineIndex } from '../server/src/cli/positions';
 
 interface Measurement {
   id: string;
@@ -26,22 +27,6 @@ function parseOne(text: string): Scenario {
   const scenario = program.scenarios[0];
   if (!scenario) throw new Error('bench scenario text has no scenario');
   return scenario;
-}
-
-/** The line (from 1) of each offset, through the offsets where lines start. */
-function lineFinder(text: string): (offset: number) => number {
-  const starts = [0];
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) starts.push(i + 1);
-  return (offset) => {
-    let lo = 0;
-    let hi = starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if ((starts[mid] ?? 0) <= offset) lo = mid;
-      else hi = mid - 1;
-    }
-    return lo + 1;
-  };
 }
 
 /**
@@ -68,7 +53,7 @@ function timeStatements(
   history = true,
 ): { median: number; min: number; max: number; perRep: number[]; faults: number[] } {
   const scenario = parseOne(text);
-  const lineOf = lineFinder(text);
+  const lines = new LineIndex(text);
   const totals: number[] = [];
   const faults: number[] = [];
   /** The measured steps, [first, last] by index, once the first run has found them. */
@@ -118,7 +103,7 @@ function timeStatements(
     let first = -1;
     let lastMeasured = -1;
     result.state.steps().forEach((s, i) => {
-      const line = lineOf(s.span.start);
+      const line = lines.position(s.span.start).line;
       if (line < fromLine || line > toLine) return;
       if (s.result !== 'ok') throw new Error(`measured statement at line ${line} returned ${s.result}: ${s.summary}`);
       if (first < 0) first = i;
