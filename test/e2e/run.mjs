@@ -229,7 +229,11 @@ describe('ptscn in a real VS Code', { timeout: 15 * 60_000 }, () => {
     await run.waitFor({ timeout: WAIT });
     await run.click();
     await page.locator('.tab', { hasText: 'PTScn: W+X in the kernel' }).waitFor({ timeout: WAIT });
-    const heading = await inFrames('#root h1');
+    // The tab is titled before the webview has the run: its heading says "PTScn Inspector"
+    // until the run result arrives, so wait for the heading to change, then read it.
+    const inspector = await frameWith('#root h1');
+    const heading = inspector.locator('#root h1', { hasText: 'W+X in the kernel' });
+    await heading.waitFor({ timeout: WAIT });
     const title = await heading.innerText();
     await screenshot('inspector');
     assert.equal(title, 'W+X in the kernel');
