@@ -417,15 +417,15 @@ ${ARM}
 `;
 
   it('a state budget: resource-limit at the block, nothing after it runs, the counts so far kept', () => {
-    const result = run(text, { budget: { states: 300 } });
+    const result = run(text, { budget: { states: 100 } });
     const r = only(result);
     assert.equal(r.stopped, 'budget');
     assert.deepEqual(findingLines(result, 0, true), ['7: error resource-limit']);
-    assert.match(r.findings[0]?.message ?? '', /would go beyond 300 states.*the scenario stops here/);
+    assert.match(r.findings[0]?.message ?? '', /would go beyond 100 states.*the scenario stops here/);
     const e = r.state.explorations[0];
     assert.equal(e?.complete, false);
-    assert.equal(e?.states, 301);
-    assert.ok(r.stats.states === 301 && r.stats.steps > 301);
+    assert.equal(e?.states, 101);
+    assert.ok(r.stats.states === 101 && r.stats.steps > 101);
     // The machine is as the block found it: no linear map, the PTE table still there.
     const last = r.state.stepCount - 1;
     assert.match(r.state.ptdumpAt(last), /0xffff000000000000-0xffff800000000000 +128T PGD\n/);

@@ -10,6 +10,7 @@ import type { BitsItem, ConcurrentBlock, FreeVariant, KernelOnlyStmt, Span, Tabl
 import { hex16 } from '../u64';
 import {
   ALL_DEPTHS,
+  CLEAR,
   FREE,
   KEY_READ,
   KEY_WRITE,
@@ -47,6 +48,8 @@ export type Instr =
       op: 'free';
       /** Real depth of the table holding the entry (the PUD or PMD entry). */
       parentDepth: Depth;
+      /** Real depth of the table it frees (the PMD or PTE table). */
+      childDepth: Depth;
       /** `pud` or `pmd`: which helper. */
       level: 'pud' | 'pmd';
       va: bigint;
@@ -143,11 +146,13 @@ function compileBody(ctx: ExecContext, world: World, body: ThreadStmt[], out: In
       case 'pmd_free_pte_page': {
         const levelDepthOf = stmt.kind === 'pud_free_pmd_page' ? 2 : 3;
         const geometry = profile.levels[levelDepthOf];
-        if (!geometry) break;
+        const below = profile.levels[levelDepthOf + 1];
+        if (!geometry || !below) break;
         const va = ctx.num(stmt.addr) & ~geometry.offsetMask;
         out.push({
           op: 'free',
           parentDepth: geometry.tableDepth,
+          childDepth: below.tableDepth,
           level: stmt.kind === 'pud_free_pmd_page' ? 'pud' : 'pmd',
           va,
           ix: indices(world, va),
@@ -313,9 +318,12 @@ export function footprint(ctx: ExecContext, world: World, instr: Instr): Access[
       const size = Number(entrySize(world.profile, instr.level === 'pud' ? 2 : 3)) / 4096;
       const end = instr.u + Math.max(1, size);
       const below = ALL_DEPTHS & ~((1 << (instr.parentDepth + 1)) - 1);
+      // It clears the entry it is given and, for a PUD entry, the PMD entries of the table it
+      // frees (never a PTE entry); it frees that table and, under a PUD entry, its PTE tables.
+      const writes = (1 << instr.parentDepth) | (instr.level === 'pud' ? 1 << instr.childDepth : 0);
       const out = [
         slotAccess(READ, ALL_DEPTHS, instr.u, end),
-        slotAccess(WRITE, (1 << instr.parentDepth) | below, instr.u, end),
+        slotAccess(CLEAR, writes, instr.u, end),
         slotAccess(FREE, below, instr.u, end),
         objectAccess(MACHINE, 0),
       ];

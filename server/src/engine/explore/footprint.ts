@@ -11,23 +11,31 @@
 
 /** A read of entry slots. */
 export const READ = 0;
+/** A read of an entry slot that held none (a walk's load: see CLEAR). */
+export const READ_NONE = 1;
 /** A write of entry slots. */
-export const WRITE = 1;
+export const WRITE = 2;
 /** The freeing of table pages (every slot in them). */
-export const FREE = 2;
+export const FREE = 3;
+/**
+ * A clear of those of the slots whose entries are not none, and of no other: what a freeing
+ * helper may still do (it clears the entry it was given, and the PMD entries it finds present).
+ * Only in what a thread may still do, never in a step taken.
+ */
+export const CLEAR = 4;
 /** An operation on a lock (lock, unlock, trylock): all of them conflict with each other. */
-export const LOCK = 3;
+export const LOCK = 5;
 /** A test of a static key. */
-export const KEY_READ = 4;
+export const KEY_READ = 6;
 /** static_branch_enable / static_branch_disable. */
-export const KEY_WRITE = 5;
+export const KEY_WRITE = 7;
 /**
  * A change to machine state that is not an entry: the physical allocator, the ledger, vmalloc
  * areas, names. Kernel statements and table frees make it; any two of them conflict.
  */
-export const MACHINE = 6;
+export const MACHINE = 8;
 
-export type AccessKind = typeof READ | typeof WRITE | typeof FREE | typeof LOCK | typeof KEY_READ | typeof KEY_WRITE | typeof MACHINE;
+export type AccessKind = typeof READ | typeof READ_NONE | typeof WRITE | typeof FREE | typeof CLEAR | typeof LOCK | typeof KEY_READ | typeof KEY_WRITE | typeof MACHINE;
 
 /** Depth mask with every level set. */
 export const ALL_DEPTHS = 0b11111;
@@ -50,7 +58,9 @@ export interface Access {
   n: number;
 }
 
-export function slotAccess(k: typeof READ | typeof WRITE | typeof FREE, depths: number, lo: number, hi: number): Access {
+export type SlotKind = typeof READ | typeof READ_NONE | typeof WRITE | typeof FREE | typeof CLEAR;
+
+export function slotAccess(k: SlotKind, depths: number, lo: number, hi: number): Access {
   return { k, depths, lo, hi, n: -1 };
 }
 
@@ -70,6 +80,11 @@ export function everywhere(k: typeof READ | typeof WRITE | typeof FREE): Access 
   return slotAccess(k, ALL_DEPTHS, 0, TOP_UNITS);
 }
 
+/** Whether an access only reads entry slots. */
+export function isRead(a: Access): boolean {
+  return a.k <= READ_NONE;
+}
+
 /** Whether two accesses made by different threads conflict (do not commute). */
 export function conflicts(a: Access, b: Access): boolean {
   if (a.k >= LOCK || b.k >= LOCK) {
@@ -80,11 +95,20 @@ export function conflicts(a: Access, b: Access): boolean {
     if (a.k === KEY_READ) return false;
     return a.n === b.n;
   }
-  if (a.k === READ && b.k === READ) return false;
+  if (a.k <= READ_NONE && b.k <= READ_NONE) return false;
+  // An entry that is none stays none until a write that conflicts anyway: a clear of the
+  // entries that are not none leaves it alone.
+  if ((a.k === READ_NONE && b.k === CLEAR) || (a.k === CLEAR && b.k === READ_NONE)) return false;
   return (a.depths & b.depths) !== 0 && a.lo < b.hi && b.lo < a.hi;
 }
 
 export function anyConflict(as: readonly Access[], bs: readonly Access[]): boolean {
   for (const a of as) for (const b of bs) if (conflicts(a, b)) return true;
+  return false;
+}
+
+/** `anyConflict`, except that a read and a free of the same slots do not count. */
+export function anyConflictButFree(as: readonly Access[], bs: readonly Access[]): boolean {
+  for (const a of as) for (const b of bs) if (conflicts(a, b) && !((a.k <= READ_NONE && b.k === FREE) || (a.k === FREE && b.k <= READ_NONE))) return true;
   return false;
 }

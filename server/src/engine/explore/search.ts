@@ -23,7 +23,7 @@
 // whose loads are invisible to the other threads, stores one state per CHECKPOINT loads.
 
 import { RunStop } from '../model/machine';
-import { ALL_DEPTHS, READ, anyConflict, slotAccess, type Access } from './footprint';
+import { ALL_DEPTHS, READ, anyConflict, anyConflictButFree, isRead, slotAccess, type Access } from './footprint';
 import type { Thread } from './compile';
 import { StateMap, memOf, quickHash, sameLocks, sameThread, threadHash, type Frame, type LockState, type State, type ThreadState, type World } from './model';
 import { exec, frameUnits, runnable, type RaceKind, type StepOut } from './steps';
@@ -109,20 +109,32 @@ function walkFuture(world: World, frames: readonly Frame[], lo: number, hi: numb
   return out;
 }
 
-function independent(world: World, threads: readonly Thread[], s: State, tid: number, acc: Access[]): boolean {
+function independent(world: World, threads: readonly Thread[], s: State, tid: number, acc: Access[], exceptFrees: boolean): boolean {
   if (acc.length === 0) return true;
   for (let u = 0; u < s.threads.length; u++) {
     if (u === tid) continue;
     const ts = s.threads[u] as ThreadState;
     if (ts.done) continue;
-    if (anyConflict(acc, futureOf(world, threads, ts, u))) return false;
+    if (exceptFrees ? anyConflictButFree(acc, futureOf(world, threads, ts, u)) : anyConflict(acc, futureOf(world, threads, ts, u))) return false;
   }
   return true;
 }
 
-/** Whether a step may be taken alone: it goes wrong nowhere, wakes nobody, and commutes with what every other thread may still do. */
+/**
+ * Whether the search may take a step alone: it goes wrong nowhere, wakes nobody, and commutes
+ * with what every other thread may still do — except, for a walk load in the middle of a table
+ * (`StepOut.midTable`), with a free of that table: a schedule that frees the table before this
+ * load (a use-after-free here) is matched by one that frees it right after, and the walk's next
+ * load of the same table is then the use-after-free, on the same statement. Schedules that free
+ * it first end there, so no final state or other violation is lost.
+ */
 function alone(world: World, threads: readonly Thread[], s: State, out: StepOut): boolean {
-  return !out.violation && !out.misuse && out.woke.length === 0 && independent(world, threads, s, out.tid, out.acc);
+  return !out.violation && !out.misuse && out.woke.length === 0 && independent(world, threads, s, out.tid, out.acc, out.midTable);
+}
+
+/** Whether a step commutes with everything the other threads may still do, frees included. */
+function commutesWithAll(world: World, threads: readonly Thread[], s: State, out: StepOut): boolean {
+  return !out.violation && !out.misuse && out.woke.length === 0 && independent(world, threads, s, out.tid, out.acc, false);
 }
 
 /**
@@ -404,14 +416,14 @@ function trim(threads: readonly Thread[], path: StepOut[]): number[] {
   const neededReads: Access[] = [];
   const neededOther: Access[] = [];
   const add = (acc: Access[]): void => {
-    for (const a of acc) (a.k === READ ? neededReads : neededOther).push(a);
+    for (const a of acc) (isRead(a) ? neededReads : neededOther).push(a);
   };
   add(last.acc);
   for (let j = n - 2; j >= 0; j--) {
     const st = path[j] as StepOut;
     let need = needThread[st.tid] === true || st.woke.some((w) => needThread[w]);
     if (!need) {
-      const writes = st.acc.some((a) => a.k !== READ);
+      const writes = st.acc.some((a) => !isRead(a));
       need = anyConflict(st.acc, neededOther) || (writes && anyConflict(st.acc, neededReads));
     }
     if (!need) continue;
@@ -507,6 +519,47 @@ function commute(a: StepOut, acc: Access[]): boolean {
  */
 export function shorter(world: World, threads: readonly Thread[], s0: State, kind: RaceKind, bound: number, cap: number): { path: number[] | null; proven: boolean } {
   const journal = world.journal;
+  const mark = journal.length;
+  // The independent prefix: steps of one thread, each commuting with everything the others may
+  // still do, that leave it able to run. Write d(s) for the fewest steps from s to a violation,
+  // and d₋A(s) for the fewest without a step of thread A. For such a step r of A:
+  // d(s) = min(1 + d(s·r), d₋A(s)), because a schedule with a step of A has r first up to
+  // swapping, and d₋A(s·r) = d₋A(s), because r changes nothing the others see and leaves A
+  // runnable (so no state without A's steps becomes a deadlock). Over k such steps:
+  // d(s0) = min(k + d(sₖ), d₋A(sₖ)). A walk's loads outside the ranges the other threads touch
+  // are such a prefix, and searching from its end saves a level per load.
+  let s = s0;
+  const prefix: number[] = [];
+  let a = -1;
+  while (prefix.length + 2 < bound) {
+    let taken: StepOut | undefined;
+    for (let tid = a < 0 ? 0 : a; tid < (a < 0 ? s.threads.length : a + 1) && !taken; tid++) {
+      if (!runnable(s, tid)) continue;
+      const at = journal.length;
+      const out = exec(world, threads, s, tid, false);
+      if (out && commutesWithAll(world, threads, s, out) && runnable(out.s, tid)) taken = out;
+      else journal.undo(at);
+    }
+    if (!taken) break;
+    a = taken.tid;
+    prefix.push(a);
+    s = taken.s;
+  }
+  if (prefix.length === 0) return levels(world, threads, s0, kind, bound, cap, -1);
+  const along = levels(world, threads, s, kind, bound - prefix.length, cap, -1);
+  let path = along.path ? [...prefix, ...along.path] : null;
+  const without = levels(world, threads, s, kind, path ? path.length : bound, cap, a);
+  if (without.path) path = without.path;
+  journal.undo(mark);
+  return { path, proven: along.proven && without.proven };
+}
+
+/**
+ * `shorter` from `s0` (the machine in `s0`), level by level; a thread `frozen` (if not -1) takes
+ * no step.
+ */
+function levels(world: World, threads: readonly Thread[], s0: State, kind: RaceKind, bound: number, cap: number, frozen: number): { path: number[] | null; proven: boolean } {
+  const journal = world.journal;
   const root = journal.length;
   interface Node {
     s: State;
@@ -571,7 +624,7 @@ export function shorter(world: World, threads: readonly Thread[], s0: State, kin
       const mark = journal.length;
       const taken: Sleeper[] = [];
       for (let tid = 0; tid < node.s.threads.length; tid++) {
-        if (!runnable(node.s, tid) || node.sleep.some((z) => z.tid === tid)) continue;
+        if (tid === frozen || !runnable(node.s, tid) || node.sleep.some((z) => z.tid === tid)) continue;
         const out = exec(world, threads, node.s, tid, false);
         if (!out) continue;
         const key = node.rank * threads.length + tid;

@@ -22,7 +22,7 @@ import type { TablePage } from '../model/table';
 import type { Span } from '../program';
 import { hex16 } from '../u64';
 import type { Instr, KernelStmtInThread, Thread } from './compile';
-import { FREE, KEY_READ, KEY_WRITE, LOCK, MACHINE, READ, WRITE, objectAccess, slotAccess, type Access } from './footprint';
+import { FREE, KEY_READ, KEY_WRITE, LOCK, MACHINE, READ, READ_NONE, WRITE, objectAccess, slotAccess, type Access } from './footprint';
 import { entryUnits, frame, freeMicro, threadState, withMicro, type Frame, type LockState, type Micro, type Reg, type State, type ThreadState, type World } from './model';
 import { truncate } from '../list';
 
@@ -68,6 +68,11 @@ export interface StepOut {
   tables: TablePage[];
   /** Whether the step changed the machine (else `s` holds whatever the machine is doing). */
   changed: boolean;
+  /**
+   * A walk load of an entry of a table the walk has loaded an entry of before, and will load
+   * another entry of after (search.ts `alone`).
+   */
+  midTable: boolean;
   /** What the step did, in the kernel's words (only when asked for). */
   text: string;
   /** Entries changed, tables freed and allocated (only when asked for). */
@@ -133,6 +138,7 @@ class Tx {
   misuse: string | undefined;
   text = '';
   kernel: KernelRun | undefined;
+  midTable = false;
   private mutated = false;
   private depth = -1;
   private readonly start: number;
@@ -378,7 +384,7 @@ class Tx {
     if (!this.violation && !runnable && unfinished) {
       this.violation = { kind: 'deadlock', message: this.verbose ? deadlockText(this.world, this.all, s) : '', span: deadlockSpan(this.all, s, this.tid) };
     }
-    const out: StepOut = { s, tid: this.tid, span: this.span, acc: this.acc, woke: this.woke, text: this.text, tables: this.tables, changed: this.mutated };
+    const out: StepOut = { s, tid: this.tid, span: this.span, acc: this.acc, woke: this.woke, text: this.text, tables: this.tables, changed: this.mutated, midTable: this.midTable };
     if (this.violation) out.violation = this.violation;
     if (this.misuse) out.misuse = this.misuse;
     if (this.kernel) out.kernel = this.kernel;
@@ -584,11 +590,12 @@ function walkStep(tx: Tx, instr: Extract<Instr, { op: 'walk' }>, ts: ThreadState
   const i = top.i;
   const ea = top.t === 0 ? (world.entryUnits(table, i) ?? 0) : top.base + i * top.unit;
   const eend = ea + top.unit;
-  tx.acc.push(slotAccess(READ, 1 << table.depth, ea, eend));
-  tx.touch(table);
-  if (table.freed) tx.uaf(tx.verbose ? `the walk reads entry ${i} of ${world.tableText(table)}, which has already been freed` : '');
   const lo = table.e[2 * i] ?? 0;
   const hi = table.e[2 * i + 1] ?? 0;
+  tx.acc.push(slotAccess(lo === 0 && hi === 0 ? READ_NONE : READ, 1 << table.depth, ea, eend));
+  tx.touch(table);
+  if (table.freed) tx.uaf(tx.verbose ? `the walk reads entry ${i} of ${world.tableText(table)}, which has already been freed` : '');
+  tx.midTable = i < top.last && i > (top.t === 0 ? instr.first : Math.floor((top.lo - top.base) / top.unit));
   frames[frames.length - 1] = frame(top.t, i + 1, top.last, top.lo, top.hi, top.base, top.unit, top.depth);
   let child: TablePage | undefined;
   if (table.depth < 4 && (lo !== 0 || hi !== 0) && world.classify(table, lo, hi) === 'table') {
