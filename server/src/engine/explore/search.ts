@@ -529,17 +529,22 @@ export function shorter(world: World, threads: readonly Thread[], s0: State, kin
   // d(s0) = min(k + d(sₖ), d₋A(sₖ)). A walk's loads outside the ranges the other threads touch
   // are such a prefix, and searching from its end saves a level per load.
   let s = s0;
+  /** Thread `tid`'s step in `s`, taken when it belongs to the prefix, else taken back. */
+  const independentStep = (tid: number): StepOut | undefined => {
+    if (!runnable(s, tid)) return undefined;
+    const at = journal.length;
+    const out = exec(world, threads, s, tid, false);
+    if (out && commutesWithAll(world, threads, s, out) && runnable(out.s, tid)) return out;
+    journal.undo(at);
+    return undefined;
+  };
   const prefix: number[] = [];
   let a = -1;
+  // A path from the prefix's end takes at least one step, and must stay below `bound`.
   while (prefix.length + 2 < bound) {
     let taken: StepOut | undefined;
-    for (let tid = a < 0 ? 0 : a; tid < (a < 0 ? s.threads.length : a + 1) && !taken; tid++) {
-      if (!runnable(s, tid)) continue;
-      const at = journal.length;
-      const out = exec(world, threads, s, tid, false);
-      if (out && commutesWithAll(world, threads, s, out) && runnable(out.s, tid)) taken = out;
-      else journal.undo(at);
-    }
+    if (a >= 0) taken = independentStep(a);
+    else for (let tid = 0; tid < s.threads.length && !taken; tid++) taken = independentStep(tid);
     if (!taken) break;
     a = taken.tid;
     prefix.push(a);
