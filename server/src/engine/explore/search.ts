@@ -129,12 +129,20 @@ function independent(world: World, threads: readonly Thread[], s: State, tid: nu
  * it first end there, so no final state or other violation is lost.
  */
 function alone(world: World, threads: readonly Thread[], s: State, out: StepOut): boolean {
-  return !out.violation && !out.misuse && out.woke.length === 0 && independent(world, threads, s, out.tid, out.acc, out.midTable);
+  return commutable(out) && independent(world, threads, s, out.tid, out.acc, out.midTable);
 }
 
 /** Whether a step commutes with everything the other threads may still do, frees included. */
 function commutesWithAll(world: World, threads: readonly Thread[], s: State, out: StepOut): boolean {
-  return !out.violation && !out.misuse && out.woke.length === 0 && independent(world, threads, s, out.tid, out.acc, false);
+  return commutable(out) && independent(world, threads, s, out.tid, out.acc, false);
+}
+
+/**
+ * Whether a step may commute with other threads' steps at all: it goes wrong nowhere (a
+ * violation, an unlock of a lock not held) and hands no lock over. Then only its accesses decide.
+ */
+function commutable(out: StepOut): boolean {
+  return !out.violation && !out.misuse && out.woke.length === 0;
 }
 
 /**
@@ -501,7 +509,7 @@ interface Sleeper {
 
 /** Whether two steps of different threads commute (neither hands a lock over or goes wrong). */
 function commute(a: StepOut, acc: Access[]): boolean {
-  return !a.violation && !a.misuse && a.woke.length === 0 && !anyConflict(a.acc, acc);
+  return commutable(a) && !anyConflict(a.acc, acc);
 }
 
 /**
@@ -656,7 +664,7 @@ function levels(world: World, threads: readonly Thread[], s0: State, kind: RaceK
             }
           }
         }
-        if (!out.misuse && out.woke.length === 0 && !out.violation) taken.push({ tid, acc: out.acc });
+        if (commutable(out)) taken.push({ tid, acc: out.acc });
         journal.undo(mark);
         // Found in this node, at its lowest thread: nothing later in it can come first.
         if (found?.node === node) break;
