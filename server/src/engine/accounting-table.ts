@@ -198,7 +198,7 @@ export function accountingScenario(configuration: AccountingConfiguration, mode:
       mmap.word('size');
       const size = mmap.word('1p');
       mmap.word('prot');
-      inner.push({ kind: 'mmap', span: mmap.span, keyword: mmapKeyword, name: bound, size: { kind: 'number', digits: 1n, unit: 'p', span: size.span }, prot: mmap.word('rw'), flags: [] });
+      inner.push({ kind: 'mmap', span: mmap.span, keyword: mmapKeyword, name: bound, size: { kind: 'number', digits: 1n, exact: 1, unit: 'p', span: size.span }, prot: mmap.word('rw'), flags: [] });
     }
     const write = w.line(4, 'write a');
     const writeKeyword = write.word('write');

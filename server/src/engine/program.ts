@@ -31,12 +31,25 @@ export interface Word {
  */
 export type SizeUnit = 'K' | 'M' | 'G' | 'T' | 'p';
 
+/**
+ * A literal's `exact` field: its digits when below 2^30, else -1. Evaluation reads it instead of
+ * `digits` where it can (exec/context.ts `exactNum`): a small integer is stored inside the node,
+ * while a BigInt, or a double past the small-integer range, is an object of its own elsewhere in
+ * the heap, one more cache miss per literal of every statement run. Once any literal stored a
+ * double there, V8 would store every literal's `exact` that way.
+ */
+export function exactDigits(digits: bigint): number {
+  return digits < 1n << 30n ? Number(digits) : -1;
+}
+
 export type Expr = NumberExpr | NameExpr | BinaryExpr | QueryExpr | SymbolExpr;
 
 /** A number literal. `digits` is the exact unsigned value before the unit is applied. */
 export interface NumberExpr {
   kind: 'number';
   digits: bigint;
+  /** `digits` when below 2^30, else -1 (`exactDigits`). */
+  exact: number;
   unit?: SizeUnit;
   span: Span;
 }

@@ -7,6 +7,7 @@
 import type { Depth, LevelGeometry } from './arch/profile';
 import type { AddressSpace, Machine } from './model/machine';
 import type { TablePage } from './model/table';
+import { numberToU64, u64ToNumber } from './u64';
 
 /** Descend into the entry's subtree (the default each time a callback is called). */
 export const ACTION_SUBTREE = 0;
@@ -134,7 +135,7 @@ export class Walk<S> {
 
   /** Virtual address of entry 0 of the PTE table being walked. */
   get pteBase(): bigint {
-    return BigInt(this.pteStart - this.pteFirst * this.page.entryBytes);
+    return numberToU64(this.pteStart - this.pteFirst * this.page.entryBytes);
   }
 
   /** Records the PTE range being walked (the walker's bookkeeping for pteAddress). */
@@ -171,7 +172,7 @@ export class Walk<S> {
    * Sets the range walkRange walks, and its page-rounded ends as Numbers (firstPosition,
    * lastPosition). Walks that follow one another take the same idle walk, and the walks of one
    * statement (a guard install's walk, zap and walk again) cover one range: its ends are
-   * converted once (a BigInt's Number() costs about 40 ns, two per walk).
+   * converted and rounded once.
    */
   enterRange(start: bigint, end: bigint): void {
     if (start === this.rangeStart && end === this.rangeEnd && this.page === this.rangePage) return;
@@ -197,7 +198,7 @@ export class Walk<S> {
   address(position: number): bigint {
     if (position === this.rangeStartN) return this.rangeStart;
     if (position === this.rangeEndN) return this.rangeEnd;
-    return BigInt(position);
+    return numberToU64(position);
   }
 
   /**
@@ -216,13 +217,14 @@ type EntryCallbackName = 'pgd_entry' | 'p4d_entry' | 'pud_entry' | 'pmd_entry';
 const ENTRY_CALLBACKS: readonly EntryCallbackName[] = ['pgd_entry', 'p4d_entry', 'pud_entry', 'pmd_entry'];
 
 /**
- * `address` rounded down (or up) to its page, as an exact Number. Below 2^53 Number() is exact
- * and the rounding is done on it; above, only a page-aligned address converts exactly, so an
- * unaligned one is rounded as a BigInt first (page numbers fit in 52 bits). BigInt operations
- * and conversions cost tens of nanoseconds each, and a walk runs for every small madvise.
+ * `address` rounded down (or up) to its page, as an exact Number. Below 2^53 the conversion is
+ * exact and the rounding is done on it; above, only a page-aligned address converts exactly, so
+ * an unaligned one is rounded as a BigInt first (page numbers fit in 52 bits). The conversion is
+ * u64ToNumber, not Number(): a walk runs for every small madvise, and Number() of a BigInt is a
+ * runtime call of about 40 ns where u64ToNumber takes about 3.
  */
 function pagePosition(address: bigint, page: LevelGeometry, up: boolean): number {
-  const n = Number(address);
+  const n = u64ToNumber(address);
   const size = page.entryBytes;
   if (n < 2 ** 53) return (up ? Math.ceil(n / size) : Math.floor(n / size)) * size;
   if ((address & page.offsetMask) === 0n) return n;

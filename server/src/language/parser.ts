@@ -32,6 +32,7 @@ import type {
   TopStmt,
   Word,
 } from '../engine/index';
+import { exactDigits } from '../engine/index';
 import { lex, type Token, type TokenKind } from './lexer';
 import { describeFound, MSG, quote, syntaxError } from './problems';
 import {
@@ -1045,7 +1046,7 @@ class Parser {
       case 'number': {
         this.next();
         if (token.value === undefined) this.fail(spanOf(token), token.error ?? `${quote(token.text)} is not a number`);
-        return { kind: 'number', digits: token.value, ...(token.unit && { unit: token.unit }), span: spanOf(token) };
+        return { kind: 'number', digits: token.value, exact: exactDigits(token.value), ...(token.unit && { unit: token.unit }), span: spanOf(token) };
       }
       case 'lparen': {
         this.next();

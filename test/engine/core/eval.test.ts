@@ -40,4 +40,44 @@ describe('runtime expression evaluation', () => {
       '6: bad-value r * 0x10000000000000: overflows an unsigned 64-bit value',
     ]);
   });
+
+  it('keeps values past 2^53 exact, where a double would round them', () => {
+    // 2^53 - 1 is the largest integer a double holds with its neighbours; each result below
+    // is odd and past it, so a double would have rounded it to an even neighbour.
+    const text = `scenario "past 2^53" {
+  let x = 0x1fffffffffffff
+  expect x + 2 == 0x20000000000001
+  expect x * 3 == 0x5ffffffffffffd
+  expect x + x + 3 == 0x40000000000001
+  expect x - 2 + 4 == 0x20000000000001
+  expect 0x7fffffffffffffff + x - x == 0x7fffffffffffffff
+}`;
+    const result = only(run(text));
+    assert.deepEqual(result.findings.map((f) => `${lineOf(text, f.span.start)}: ${f.code}`), []);
+    assert.equal(result.state.steps().filter((s) => s.result === 'ok').length, 6);
+  });
+
+  it('reports a difference below zero of two small values at the expression', () => {
+    const text = `scenario "small underflow" {
+  process p {
+    mmap r size 2p prot rw
+    munmap r - (r + 1p) size 1p
+    expect vmas == 1
+  }
+}`;
+    assert.deepEqual(badValues(text), ['4: bad-value r - (r + 1p): underflows an unsigned 64-bit value']);
+  });
+
+  it('takes `p` as the base page of the scenario\'s granule', () => {
+    const text = `scenario "64K pages" {
+  arch arm64 granule=64k
+  process p {
+    mmap r size 4p prot rw
+    write r + 3p value 7
+    expect value(r + 196608) == 7
+    expect r + 2p - r == 131072
+  }
+}`;
+    assert.deepEqual(badValues(text), []);
+  });
 });

@@ -147,6 +147,8 @@ describe('the argument rules every range system call shares', () => {
     madvise a + 1p size 1 guard_install => ok
     expect guard(a + 1p) == true
     expect guard(a + 2p) == false
+    madvise a + 2p size 1p + 1 guard_install => ok
+    expect guard(a + 3p) == true
   }
 }`),
     );

@@ -1,0 +1,64 @@
+// The BigInt ⇄ Number conversions hot paths use instead of Number() and BigInt() (u64.ts): they
+// must give exactly what Number() and BigInt() give, at every edge of the 32-, 53- and 64-bit
+// ranges, and take the slow conversion outside [0, 2^64).
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { numberToU64, u64ToNumber } from '../../../server/src/engine/u64';
+
+const EDGES: bigint[] = [
+  0n,
+  1n,
+  4095n,
+  4096n,
+  (1n << 31n) - 1n,
+  1n << 31n,
+  (1n << 32n) - 1n,
+  1n << 32n,
+  (1n << 32n) + 1n,
+  0x7f00_1234_5000n,
+  (1n << 53n) - 1n,
+  1n << 53n,
+  (1n << 53n) + 1n, // rounds to even: 2^53
+  (1n << 53n) + 3n, // rounds to even: 2^53 + 4
+  0xffff_8880_0000_0000n,
+  0xffff_ffff_ffff_f000n,
+  (1n << 64n) - 1n, // rounds up to 2^64
+];
+
+describe('u64 conversions', () => {
+  it('u64ToNumber equals Number() across the 32-, 53- and 64-bit edges', () => {
+    for (const value of EDGES) assert.equal(u64ToNumber(value), Number(value), `0x${value.toString(16)}`);
+  });
+
+  it('u64ToNumber rounds half-way cases as Number() does', () => {
+    // Past 2^53 a double has a gap of 2, 4, …: a value half-way between two doubles rounds to
+    // the one with an even last bit.
+    for (let k = 0n; k < 64n; k++) {
+      const value = (1n << 60n) + (k << 6n) + 64n * 3n + k;
+      assert.equal(u64ToNumber(value), Number(value), `0x${value.toString(16)}`);
+    }
+  });
+
+  it('u64ToNumber takes Number() outside [0, 2^64)', () => {
+    assert.equal(u64ToNumber(-1n), -1);
+    assert.equal(u64ToNumber(1n << 64n), 2 ** 64);
+    assert.equal(u64ToNumber((1n << 70n) + 5n), 2 ** 70);
+  });
+
+  it('numberToU64 equals BigInt() for integral doubles in [0, 2^64)', () => {
+    for (const value of EDGES) {
+      const n = Number(value);
+      if (n >= 2 ** 64) continue;
+      assert.equal(numberToU64(n), BigInt(n), String(n));
+    }
+    assert.equal(numberToU64(2 ** 63), 1n << 63n);
+    assert.equal(numberToU64(2 ** 64 - 2048), (1n << 64n) - 2048n);
+  });
+
+  it('numberToU64 takes BigInt() outside [0, 2^64)', () => {
+    assert.equal(numberToU64(-4096), -4096n);
+    assert.equal(numberToU64(2 ** 64), 1n << 64n);
+    assert.throws(() => numberToU64(Number.NaN), RangeError);
+  });
+});
