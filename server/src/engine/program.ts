@@ -66,6 +66,58 @@ export interface BinaryExpr {
   left: Expr;
   right: Expr;
   span: Span;
+  /**
+   * A `+` chain of literals and at most one name (`r + 256M + 12p`), summed when it is parsed
+   * (`binary`): the name, the bytes of its plain and K/M/G/T literals, and its count of `p`
+   * pages. `sumBytes` is -1 for any other expression, or when a sum reaches 2^30.
+   */
+  sumName: string | undefined;
+  sumBytes: number;
+  sumPages: number;
+}
+
+/** Small sums only: kept below 2^30, a sum is stored inside its node (see exactDigits). */
+const SUM_LIMIT = 2 ** 30;
+/** The byte units as Numbers (`p` depends on the profile). */
+export const UNIT_BYTES = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 } as const;
+
+/**
+ * A binary expression, with its sum worked out when it is a `+` chain of literals and at most
+ * one name. Evaluation then reads the one node, not the chain of nodes under it: every small
+ * statement evaluates its arguments, and the nodes of a long scenario are rarely in the cache
+ * (exec/context.ts `exactNum`). Adding non-negative terms left to right or at once gives the same
+ * value, and every partial sum lies below the total, so the sum fails exactly where the chain would.
+ */
+export function binary(op: BinaryExpr['op'], left: Expr, right: Expr, span: Span): BinaryExpr {
+  const expr: BinaryExpr = { kind: 'binary', op, left, right, span, sumName: undefined, sumBytes: -1, sumPages: 0 };
+  if (op !== '+') return expr;
+  const a = summand(left);
+  const b = summand(right);
+  if (a === undefined || b === undefined || (a.name !== undefined && b.name !== undefined)) return expr;
+  const bytes = a.bytes + b.bytes;
+  const pages = a.pages + b.pages;
+  if (bytes >= SUM_LIMIT || pages >= SUM_LIMIT) return expr;
+  expr.sumName = a.name ?? b.name;
+  expr.sumBytes = bytes;
+  expr.sumPages = pages;
+  return expr;
+}
+
+function summand(expr: Expr): { name: string | undefined; bytes: number; pages: number } | undefined {
+  switch (expr.kind) {
+    case 'name':
+      return { name: expr.name.text, bytes: 0, pages: 0 };
+    case 'number': {
+      if (expr.exact < 0) return undefined;
+      if (expr.unit === 'p') return { name: undefined, bytes: 0, pages: expr.exact };
+      const bytes = expr.unit === undefined ? expr.exact : expr.exact * UNIT_BYTES[expr.unit];
+      return bytes < SUM_LIMIT ? { name: undefined, bytes, pages: 0 } : undefined;
+    }
+    case 'binary':
+      return expr.sumBytes < 0 ? undefined : { name: expr.sumName, bytes: expr.sumBytes, pages: expr.sumPages };
+    default:
+      return undefined;
+  }
 }
 
 /**

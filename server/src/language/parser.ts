@@ -32,7 +32,7 @@ import type {
   TopStmt,
   Word,
 } from '../engine/index';
-import { exactDigits } from '../engine/index';
+import { binary, exactDigits } from '../engine/index';
 import { lex, type Token, type TokenKind } from './lexer';
 import { describeFound, MSG, quote, syntaxError } from './problems';
 import {
@@ -1015,7 +1015,7 @@ class Parser {
       this.countOperator();
       const op = this.next().text as '+' | '-';
       const right = this.operand(`after \`${op}\``, () => this.term());
-      left = { kind: 'binary', op, left, right, span: join(left.span, right.span) };
+      left = binary(op, left, right, join(left.span, right.span));
     }
     return left;
   }
@@ -1026,7 +1026,7 @@ class Parser {
       this.countOperator();
       this.next();
       const right = this.operand('after `*`', () => this.primary());
-      left = { kind: 'binary', op: '*', left, right, span: join(left.span, right.span) };
+      left = binary('*', left, right, join(left.span, right.span));
     }
     return left;
   }

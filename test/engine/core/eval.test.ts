@@ -4,6 +4,8 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { parse } from '../../../server/src/language/index';
+import type { BinaryExpr, Expr } from '../../../server/src/engine/index';
 import { lineOf, only, run } from '../support';
 
 function badValues(text: string): string[] {
@@ -79,5 +81,51 @@ describe('runtime expression evaluation', () => {
   }
 }`;
     assert.deepEqual(badValues(text), []);
+  });
+
+  it('sums a `+` chain of literals and one name when it is parsed, and nothing else', () => {
+    const sumOf = (source: string): string => {
+      const stmt = parse(`scenario "s" {\n  expect ${source} == 0\n}`).program.scenarios[0]?.body[0];
+      const expr = (stmt as { left?: Expr } | undefined)?.left as BinaryExpr;
+      return expr.sumBytes < 0 ? 'none' : `${expr.sumName ?? '-'} ${expr.sumBytes} ${expr.sumPages}p`;
+    };
+    assert.equal(sumOf('r + 256M + 12p'), 'r 268435456 12p');
+    assert.equal(sumOf('4K + r + 1p + 2'), 'r 4098 1p');
+    assert.equal(sumOf('1p + 2p'), '- 0 3p');
+    assert.equal(sumOf('r + s'), 'none');
+    assert.equal(sumOf('r - 1p'), 'none');
+    assert.equal(sumOf('r + 2 * 1p'), 'none');
+    assert.equal(sumOf('r + 1G'), 'none');
+    assert.equal(sumOf('r + 0x40000000'), 'none');
+    assert.equal(sumOf('r + vmas'), 'none');
+  });
+
+  it('gives a summed chain the value of the chain, and the chain\'s error past 2^64', () => {
+    const text = `scenario "sums" {
+  arch arm64 granule=64k
+  let r = 0x1fffffffff0000
+  expect r + 1p + 4K + 1 - r == 69633
+  expect 1p + 2p + 3 == 196611
+  let big = 0xffffffffffff0000
+  let over = big + 1p
+}`;
+    const result = only(run(text));
+    assert.deepEqual(
+      result.findings.map((f) => `${lineOf(text, f.span.start)}: ${f.code} ${text.slice(f.span.start, f.span.end)}`),
+      ['7: bad-value big + 1p'],
+    );
+  });
+
+  it('takes a summed name bound to a page table page through its linear alias', () => {
+    const text = `scenario "alias" {
+  kernel {
+    map 0xffff888000000000 size 1G phys 0 prot rw
+    alloc_pgtable_page pt => ok
+    expect pt + 4K - pt == 4096
+    expect pt + 0 >= 0xffff888000000000
+  }
+}`;
+    assert.deepEqual(badValues(text), []);
+    assert.equal(only(run(text)).state.steps().filter((s) => s.result === 'ok').length, 4);
   });
 });

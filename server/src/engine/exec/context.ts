@@ -5,7 +5,7 @@ import type { Finding } from '../findings';
 import type { Depth } from '../arch/profile';
 import type { AddressSpace, Machine } from '../model/machine';
 import type { TablePage } from '../model/table';
-import type { Expr, LevelName, QueryExpr, Span, Stmt } from '../program';
+import { UNIT_BYTES, type Expr, type LevelName, type QueryExpr, type Span, type Stmt } from '../program';
 import type { Outcome } from './outcome';
 import { U64_MAX, numberToU64, u64ToNumber } from '../u64';
 import { leafKind, translate } from '../walk-ops/translate-ops';
@@ -32,7 +32,6 @@ export class EvalError extends Error {
 
 /** The byte units of number literals (`p`, the page size, depends on the profile). */
 const UNIT_FACTORS = { K: 1n << 10n, M: 1n << 20n, G: 1n << 30n, T: 1n << 40n } as const;
-const EXACT_UNIT_FACTORS = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 } as const;
 
 /** Hooks the process model provides to queries (implemented in process/). */
 export interface ProcessQueries {
@@ -98,23 +97,31 @@ export class ExecContext {
    * -1. The operands are exact and rounding is monotonic with 2^53 representable, so a sum or
    * product at or past 2^53 never rounds below it: the bound check catches every inexact result.
    * This path reads a literal's `exact` (inside the node) rather than its `digits` (a BigInt
-   * elsewhere in the heap), and allocates one BigInt per expression instead of one per operation:
-   * the address of `madvise r + 256M + 12p size 1p guard_install` took a third of the statement.
+   * elsewhere in the heap), a `+` chain's sum from its top node rather than the nodes under it,
+   * and allocates one BigInt per expression instead of one per operation. The nodes of a long
+   * scenario are rarely in the cache: evaluating the address of `madvise r + 256M + 12p size 1p
+   * guard_install` node by node took about a sixth of that statement.
    */
   private exactNum(expr: Expr): number {
     switch (expr.kind) {
       case 'number': {
         const unit = expr.unit;
-        const value = unit === undefined ? expr.exact : expr.exact * (unit === 'p' ? this.pageBytes : EXACT_UNIT_FACTORS[unit]);
+        const value = unit === undefined ? expr.exact : expr.exact * (unit === 'p' ? this.pageBytes : UNIT_BYTES[unit]);
         return value >= 0 && value <= Number.MAX_SAFE_INTEGER ? value : -1;
       }
-      case 'name': {
-        const binding = this.names.get(expr.name.text);
-        if (binding === undefined || binding.kind !== 'value') return -1;
-        const value = u64ToNumber(binding.value);
-        return value <= Number.MAX_SAFE_INTEGER ? value : -1;
-      }
+      case 'name':
+        return this.exactName(expr.name.text);
       case 'binary': {
+        if (expr.sumBytes >= 0) {
+          // A `+` chain summed when parsed (program.ts `binary`): this node, not the ones under it.
+          let value = expr.sumBytes + expr.sumPages * this.pageBytes;
+          if (expr.sumName !== undefined) {
+            const base = this.exactName(expr.sumName);
+            if (base < 0) return -1;
+            value += base;
+          }
+          return value <= Number.MAX_SAFE_INTEGER ? value : -1;
+        }
         const left = this.exactNum(expr.left);
         if (left < 0) return -1;
         const right = this.exactNum(expr.right);
@@ -125,6 +132,14 @@ export class ExecContext {
       default:
         return -1;
     }
+  }
+
+  /** A name bound to a number below 2^53, as a Number; else -1. */
+  private exactName(name: string): number {
+    const binding = this.names.get(name);
+    if (binding === undefined || binding.kind !== 'value') return -1;
+    const value = u64ToNumber(binding.value);
+    return value <= Number.MAX_SAFE_INTEGER ? value : -1;
   }
 
   private bigNum(expr: Expr): bigint {
