@@ -83,8 +83,9 @@ export interface WalkOptions {
 }
 
 /**
- * One walk in progress (struct mm_walk). walkRange reuses these objects (`idleWalks`): between
- * two walks one holds nothing, and the fields below are set by `begin` for each walk.
+ * One walk in progress (struct mm_walk). walkRange reuses these objects (`walks`, one per
+ * nesting level): between two walks one holds nothing, and the fields below are set by `begin`
+ * for each walk.
  */
 export class Walk<S> {
   action = ACTION_SUBTREE;
@@ -247,23 +248,25 @@ export function walkRange<S>(
   options: WalkOptions = KERNEL_WALK,
 ): number {
   if (start >= end) return -EINVAL;
-  const walk = (idleWalks.pop() as Walk<S> | undefined) ?? new Walk<S>();
+  const depth = walksInUse++;
+  const walk = (walks[depth] ??= new Walk<unknown>()) as Walk<S>;
   walk.begin(machine, space, ops, state, options, start, end);
   try {
     return walkTable(walk, space.root, walk.firstPosition, walk.lastPosition);
   } finally {
     walk.end();
-    idleWalks.push(walk as Walk<unknown>);
+    walksInUse = depth;
   }
 }
 
 /**
- * Walks not in use. A small madvise walks three times (guard install: walk, zap, walk again),
- * and a walk object per walk was a quarter of what such a statement allocated. A callback may
- * start another walk, so walks in use are never here: one is taken at the start of walkRange
- * and given back at its end.
+ * The walk objects, one per nesting level: walks[n] serves a walk started while n others are in
+ * progress (a callback may start another walk). A small madvise walks three times (guard
+ * install: walk, zap, walk again), and a walk object per walk was a quarter of what such a
+ * statement allocated; taken by depth, one needs no array push and pop per walk.
  */
-const idleWalks: Walk<unknown>[] = [];
+const walks: Walk<unknown>[] = [];
+let walksInUse = 0;
 
 /**
  * An ops table with the walker's questions about it answered once: the entry callback of each
