@@ -149,6 +149,28 @@ class Runner {
     ctx.settle = (stmt, outcome, fresh) => this.settle(stmt, outcome, fresh);
   }
 
+  /**
+   * The kernel function each statement kind models, looked up once per kind: a lookup in the
+   * table of every kind by a kind that varies is a megamorphic keyed load, on every step.
+   */
+  private readonly helpers = new Map<Stmt['kind'], string>();
+
+  /** The last kind asked about, and its helper: statements of a block often repeat one kind. */
+  private lastKind: Stmt['kind'] | undefined;
+  private lastHelper = '';
+
+  private helperOf(kind: Stmt['kind']): string {
+    if (kind === this.lastKind) return this.lastHelper;
+    let helper = this.helpers.get(kind);
+    if (helper === undefined) {
+      helper = helperFor(this.machine.profile, kind);
+      this.helpers.set(kind, helper);
+    }
+    this.lastKind = kind;
+    this.lastHelper = helper;
+    return helper;
+  }
+
   private record(exploration: Exploration): void {
     this.explorations.push(exploration);
     this.schedules += exploration.schedules;
@@ -312,7 +334,7 @@ class Runner {
   private step<S extends Stmt>(stmt: S, space: string, body: (this: Runner, stmt: S) => Outcome): void {
     const machine = this.machine;
     const before = machine.findings.length;
-    machine.beginStep(stmt.span, space, helperFor(machine.profile, stmt.kind));
+    machine.beginStep(stmt.span, space, this.helperOf(stmt.kind));
     let outcome: Outcome;
     try {
       // A method of this class, or a closure for the rare statements that need one: the

@@ -264,11 +264,13 @@ export class Machine {
     if (!record) return undefined;
     record.summary = summary;
     if (result !== undefined) record.result = result;
-    record.counters = { ...this.counters };
+    // Field by field: a spread is a call to a generic clone on every step.
+    const { tlbFlushes, barriers, directMapSplits } = this.counters;
+    record.counters = { tlbFlushes, barriers, directMapSplits };
     // A step record and the tables' logs of it live as long as the run: cut their lists to
     // size (a push reserves sixteen slots more; a list of one came from `appended` exact).
     const written = record.tablesWritten;
-    if (this.historyEnabled) for (const table of written) table.endStep();
+    if (this.historyEnabled) for (let i = 0; i < written.length; i++) (written[i] as TablePage).endStep();
     if (written.length > 1) record.tablesWritten = written.slice();
     if (record.tablesAllocated.length > 1) record.tablesAllocated = record.tablesAllocated.slice();
     if (record.tablesFreed.length > 1) record.tablesFreed = record.tablesFreed.slice();

@@ -13,6 +13,7 @@ import { pageShiftOf, type Depth } from '../arch/profile';
 import { AddressSpace, type Machine } from '../model/machine';
 import type { TablePage } from '../model/table';
 import type { WalkOptions } from '../walk';
+import { userMemory, type UserMemory } from './memory';
 import { userPolicy } from './policy';
 import { VmaTree } from './vma';
 
@@ -25,6 +26,8 @@ export class Mm extends AddressSpace {
   readonly deposits = new Map<TablePage, TablePage[]>();
   /** The options of user walks over this mm (pgtable.ts userWalk), made once. */
   walkOptions: WalkOptions | undefined;
+  /** The machine's user memory, which every statement's task carries (syscall.ts taskOf). */
+  readonly memory: UserMemory;
 
   constructor(
     name: string,
@@ -33,6 +36,7 @@ export class Mm extends AddressSpace {
   ) {
     super(name, false, machineRef.kernel.root);
     this.vmas = new VmaTree(pageShiftOf(machineRef.profile));
+    this.memory = userMemory(machineRef);
   }
 }
 

@@ -7,7 +7,6 @@ import { errno, type Outcome } from '../exec/outcome';
 import type { Expr } from '../program';
 import { hex16 } from '../u64';
 import type { Task } from './fault';
-import { userMemory } from './memory';
 import { Mm } from './mm';
 
 /** A page-aligned range from a statement's address and size, or the errno the syscall returns. */
@@ -44,7 +43,7 @@ function rangeLabel(what: string, advice: string | undefined): string {
 export function taskOf(ctx: ExecContext): Task {
   const mm = ctx.space;
   if (!(mm instanceof Mm)) throw new Error('process statement outside a process');
-  return { machine: ctx.machine, mm, memory: userMemory(ctx.machine), mappedWx: undefined };
+  return { machine: ctx.machine, mm, memory: mm.memory, mappedWx: undefined };
 }
 
 /** vm.mmap_min_addr: Debian's CONFIG_DEFAULT_MMAP_MIN_ADDR (65536). */
