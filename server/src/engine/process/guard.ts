@@ -11,7 +11,7 @@ import { hex16 } from '../u64';
 import { walkRange } from '../walk';
 import { guardInstallOps, guardRemoveOps, type GuardState } from '../walk-ops/guard-ops';
 import { anonVmaPrepare, type Task } from './fault';
-import { userWalk } from './pgtable';
+import { leafBits, userWalk } from './pgtable';
 import { zapRange } from './unmap';
 import { VM_LOCKED, VM_MAYBE_GUARD, VM_SPECIAL, isAnonymous, type Vma } from './vma';
 
@@ -21,17 +21,9 @@ const MAX_RETRIES = 3;
 /** The zap of an install: guard markers stay, and no page table is reclaimed. */
 const KEEP_MARKERS = { dropMarkers: false, reclaimPt: false } as const;
 
-const markers = new WeakMap<object, [number, number]>();
-
 function guardState(task: Task): GuardState {
-  const codec = task.machine.profile.codec;
-  let marker = markers.get(codec);
-  if (!marker) {
-    const value = codec.markerEntry('guard');
-    marker = [Number(value & 0xffffffffn), Number(value >> 32n)];
-    markers.set(codec, marker);
-  }
-  return { pages: 0, markerLo: marker[0], markerHi: marker[1] };
+  const bits = leafBits(task.machine);
+  return { pages: 0, markerLo: bits.guardLo, markerHi: bits.guardHi };
 }
 
 /** is_valid_guard_vma(). */

@@ -52,6 +52,9 @@ export class LeafBits {
   private readonly hwWriteHi: number;
   private readonly hwRdonlyLo: number;
   private readonly hwRdonlyHi: number;
+  /** make_pte_marker(PTE_MARKER_GUARD) as (lo, hi). */
+  readonly guardLo: number;
+  readonly guardHi: number;
   private readonly scratch = new Uint32Array(2);
 
   constructor(private readonly codec: DescriptorCodec) {
@@ -77,6 +80,9 @@ export class LeafBits {
     [this.dirtyLo, this.dirtyHi] = maskOf(codec, names.dirty);
     [this.hwWriteLo, this.hwWriteHi] = maskOf(codec, names.hwWrite);
     [this.hwRdonlyLo, this.hwRdonlyHi] = maskOf(codec, names.hwRdonly);
+    const guard = codec.markerEntry('guard');
+    this.guardLo = Number(guard & 0xffffffffn);
+    this.guardHi = Number(guard >> 32n);
   }
 
   /** The physical address a leaf maps (codec.address without its general bit extraction). */
@@ -157,14 +163,20 @@ export class LeafBits {
 }
 
 const leafBitsByCodec = new WeakMap<DescriptorCodec, LeafBits>();
+/** The codec asked about last and its constants: a run asks for one codec, many times a statement. */
+let lastCodec: DescriptorCodec | undefined;
+let lastBits: LeafBits | undefined;
 
 export function leafBits(machine: Machine): LeafBits {
   const codec = machine.profile.codec;
+  if (codec === lastCodec && lastBits !== undefined) return lastBits;
   let bits = leafBitsByCodec.get(codec);
   if (!bits) {
     bits = new LeafBits(codec);
     leafBitsByCodec.set(codec, bits);
   }
+  lastCodec = codec;
+  lastBits = bits;
   return bits;
 }
 
