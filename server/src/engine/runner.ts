@@ -26,6 +26,7 @@ import { execSetDirectMap, execSetMemory, execSetMemoryValid } from './kernel/pa
 import { configurePgtablePages, execAllocPgtablePage, execFreePgtablePage } from './kernel/pgtable-pages';
 import { execCheckWx, execMap, execPtdump, execUnmap, execVfree, execVmalloc } from './kernel/statements';
 import { helperFor } from './kernel-helpers';
+import { forgetWalks } from './walk';
 import { Machine, RunStop, type AccountingMode, type AddressSpace, type Feature, type MachineOptions, type ThpMode } from './model/machine';
 import { wxLeftBy } from './kernel/wx';
 import { processModule } from './process/index';
@@ -113,6 +114,7 @@ export function* runScenarioSteps(scenario: Scenario, options: RunOptions = {}):
     }
     machine.endStep('stopped', e.reason);
   }
+  forgetWalks();
   runner.applyExpectedDiagnostics();
   const findings = [...machine.findings].sort((a, b) => a.span.start - b.span.start);
   const run: ScenarioRun = {

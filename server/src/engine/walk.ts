@@ -115,23 +115,38 @@ export class Walk<S> {
   /** Sets the walk up to walk [start, end) of `space` with `ops`. */
   begin(machine: Machine, space: AddressSpace, ops: WalkOps<S>, state: S, options: WalkOptions, start: bigint, end: bigint): void {
     this.action = ACTION_SUBTREE;
-    this.machine = machine;
-    this.space = space;
-    this.ops = ops;
+    if (this.machine !== machine) {
+      this.machine = machine;
+      this.page = machine.profile.levels[4] as LevelGeometry;
+    }
+    if (this.space !== space) this.space = space;
+    if (this.ops !== ops) {
+      this.ops = ops;
+      this.plan = planOf(ops);
+    }
     this.state = state;
-    this.options = options;
-    this.plan = planOf(ops);
-    this.page = machine.profile.levels[4] as LevelGeometry;
+    if (this.options !== options) this.options = options;
     this.enterRange(start, end);
   }
 
-  /** Lets go of the walk's run, so an idle walk keeps no machine or caller state alive. */
+  /**
+   * Lets go of the caller's state. The machine, space, ops and options stay until the next walk
+   * or `forgetWalks`: the walks of one run set the same ones again and again, and comparing
+   * costs less than storing (each pointer store into this long-lived object is a write barrier).
+   */
   end(): void {
+    this.state = undefined!;
+  }
+
+  /** Lets go of everything, so an idle walk keeps no run alive. */
+  forget(): void {
     this.machine = undefined!;
     this.space = undefined!;
     this.ops = undefined!;
-    this.state = undefined!;
+    this.plan = undefined!;
     this.options = undefined!;
+    this.page = undefined!;
+    this.rangePage = undefined;
   }
 
   /** Virtual address of entry 0 of the PTE table being walked. */
@@ -267,6 +282,16 @@ export function walkRange<S>(
  */
 const walks: Walk<unknown>[] = [];
 let walksInUse = 0;
+
+/**
+ * The end of a run: the idle walks let go of its machine, so a run nobody holds can be collected
+ * (its table memory then goes back to the pool, model/table.ts EntryArena). No walk is in
+ * progress between two steps of a run, and a walk of another run sets everything again.
+ */
+export function forgetWalks(): void {
+  if (walksInUse !== 0) return;
+  for (const walk of walks) walk.forget();
+}
 
 /**
  * An ops table with the walker's questions about it answered once: the entry callback of each
