@@ -84,8 +84,8 @@ export interface WalkOptions {
 
 /**
  * One walk in progress (struct mm_walk). walkRange reuses these objects (`walks`, one per
- * nesting level): between two walks one holds nothing, and the fields below are set by `begin`
- * for each walk.
+ * nesting level): `begin` sets the fields below for each walk, and between two walks one holds
+ * no caller state, only the last walk's machine and ops until the run ends (`forgetWalks`).
  */
 export class Walk<S> {
   action = ACTION_SUBTREE;
