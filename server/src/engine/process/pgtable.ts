@@ -8,7 +8,7 @@
 import { indexAt, type Depth, type LevelGeometry } from '../arch/profile';
 import { findBit, type DescriptorCodec } from '../arch/codec';
 import type { Machine } from '../model/machine';
-import type { WalkOptions } from '../walk';
+import type { Walk, WalkOptions } from '../walk';
 import type { TablePage } from '../model/table';
 import { entryVa } from '../model/entry-va';
 import type { Mm } from './mm';
@@ -180,10 +180,13 @@ export function leafBits(machine: Machine): LeafBits {
   return bits;
 }
 
-/** Whether [start, end) is one whole huge PMD: HPAGE_PMD_SIZE bytes, aligned. */
-export function wholePmd(machine: Machine, start: bigint, end: bigint): boolean {
-  const pmd = machine.profile.levels[PMD] as LevelGeometry;
-  return (start & pmd.offsetMask) === 0n && end - start === pmd.sizeBig;
+/**
+ * Whether the range a pmd_entry callback covers is its whole PMD (HPAGE_PMD_SIZE bytes,
+ * aligned): it runs from the PMD's first PTE to its last. From the walker's PTE indices, so the
+ * zap of every small madvise converts no BigInt.
+ */
+export function wholePmd<S>(walk: Walk<S>): boolean {
+  return walk.firstPte === 0 && walk.lastPte === (walk.machine.profile.levels[PTE] as LevelGeometry).ptrs - 1;
 }
 
 /**
@@ -257,7 +260,11 @@ export function pteAlloc(machine: Machine, mm: Mm, slot: Slot): TablePage {
 
 /** Whether the entry at a PMD slot is a leaf (a huge PMD: THP or huge zero page). */
 export function isHugePmd(machine: Machine, slot: Slot): boolean {
-  const { table, index } = slot;
+  return isHugePmdEntry(machine, slot.table, slot.index);
+}
+
+/** isHugePmd for the entry `table[index]`, without a Slot (a zap asks once per PMD it visits). */
+export function isHugePmdEntry(machine: Machine, table: TablePage, index: number): boolean {
   if (table.isNone(index)) return false;
   return machine.profile.codec.classify(PMD, table.lo(index), table.hi(index), false) === 'leaf';
 }

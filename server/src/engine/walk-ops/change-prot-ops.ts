@@ -77,13 +77,13 @@ function changePteRange(state: ChangeProtState, table: TablePage, first: number,
 }
 
 export const changeProtOps: WalkOps<ChangeProtState> = {
-  pmd_entry(walk, table, index, start, end) {
+  pmd_entry(walk, table, index) {
     walk.action = ACTION_CONTINUE;
     const state = walk.state;
     const machine = walk.machine;
     const slot = { table, index };
     if (isHugePmd(machine, slot)) {
-      if (wholePmd(machine, start, end)) {
+      if (wholePmd(walk)) {
         // change_huge_pmd on the whole huge PMD.
         const lo = table.lo(index);
         const hi = table.hi(index);

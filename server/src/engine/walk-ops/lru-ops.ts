@@ -73,7 +73,7 @@ function lruPteRange(state: LruState, table: TablePage, first: number, last: num
 }
 
 export const lruOps: WalkOps<LruState> = {
-  pmd_entry(walk, table, index, start, end) {
+  pmd_entry(walk, table, index) {
     walk.action = ACTION_CONTINUE;
     const state = walk.state;
     const machine = walk.machine;
@@ -84,7 +84,7 @@ export const lruOps: WalkOps<LruState> = {
       const pa = machine.profile.codec.address(lo, hi);
       const { memory } = state.task;
       if (memory.isHugeZero(pa) || mapcount(state.task, pa) !== 1) return 0;
-      if (wholePmd(machine, start, end)) {
+      if (wholePmd(walk)) {
         // A whole huge PMD: COLD and FREE age (and clean) it; PAGEOUT of an anonymous THP
         // needs swap.
         if (state.advice === 'pageout') return 0;

@@ -9,7 +9,7 @@
 
 import { ACTION_CONTINUE, type WalkOps } from '../walk';
 import type { Task } from '../process/fault';
-import { isHugePmd, leafBits, PTE, splitHugePmd, wholePmd, zapDeposited } from '../process/pgtable';
+import { isHugePmdEntry, leafBits, PTE, splitHugePmd, wholePmd, zapDeposited } from '../process/pgtable';
 import type { TablePage } from '../model/table';
 
 export interface ZapState {
@@ -69,18 +69,17 @@ function zapHugePmd(state: ZapState, table: TablePage, index: number): void {
 }
 
 export const zapOps: WalkOps<ZapState> = {
-  pmd_entry(walk, table, index, start, end) {
+  pmd_entry(walk, table, index) {
     walk.action = ACTION_CONTINUE;
     const state = walk.state;
     const machine = walk.machine;
-    const slot = { table, index };
-    const whole = wholePmd(machine, start, end);
-    if (isHugePmd(machine, slot)) {
+    const whole = wholePmd(walk);
+    if (isHugePmdEntry(machine, table, index)) {
       if (whole) {
         zapHugePmd(state, table, index);
         return 0;
       }
-      splitHugePmd(machine, state.task.mm, slot);
+      splitHugePmd(machine, state.task.mm, { table, index });
     }
     const pte = table.children?.[index];
     if (pte) zapPteRange(state, table, index, pte, walk.firstPte, walk.lastPte, whole);
