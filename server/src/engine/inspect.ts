@@ -16,7 +16,7 @@ import { depthsIn, type AddressSpace, type Counters, type Machine } from './mode
 import type { LedgerEventKind, TablePage } from './model/table';
 import { entryVa } from './model/entry-va';
 import type { Span } from './program';
-import { hex16 } from './u64';
+import { hex16, join64 } from './u64';
 import { leafKind, translate } from './walk-ops/translate-ops';
 
 export interface StepInfo {
@@ -267,7 +267,7 @@ export class RunState {
     const depth = (profile.entryDepth[table.depth] ?? table.depth) as Depth;
     const shift = BigInt(profile.levels[table.depth]?.shift ?? 0);
     const va = entryVa(profile, table, i);
-    const value = (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
+    const value = join64(lo, hi);
     const cls = codec.classify(depth, lo, hi, depth === 4);
     const kind: EntryKind = cls === 'nonpresent' && codec.isMarker(lo, hi, 'guard') ? 'marker' : cls;
     const info: EntryInfo = {

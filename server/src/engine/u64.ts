@@ -36,6 +36,22 @@ export function numberToU64(value: number): bigint {
   return cell64[0] as bigint;
 }
 
+/**
+ * Splits a 64-bit value into its low and high 32-bit halves (a value outside [0, 2^64) by its
+ * low 64 bits, as a BigUint64Array stores it).
+ */
+export function split64(value: bigint): [lo: number, hi: number] {
+  cell64[0] = value;
+  return [halves[LO] as number, halves[HI] as number];
+}
+
+/** The 64-bit value of two 32-bit halves (each taken as ToUint32, as `>>> 0` would). */
+export function join64(lo: number, hi: number): bigint {
+  halves[LO] = lo;
+  halves[HI] = hi;
+  return cell64[0] as bigint;
+}
+
 export function isU64(value: bigint): boolean {
   return value >= 0n && value <= U64_MAX;
 }
@@ -69,15 +85,6 @@ export function alignUp(value: bigint, align: bigint): bigint {
 
 export function isAligned(value: bigint, align: bigint): boolean {
   return value % align === 0n;
-}
-
-/** Splits a 64-bit value into its low and high 32-bit halves. */
-export function split64(value: bigint): [lo: number, hi: number] {
-  return [Number(value & 0xffffffffn), Number((value >> 32n) & 0xffffffffn)];
-}
-
-export function join64(lo: number, hi: number): bigint {
-  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
 }
 
 /** Human size with binary units: 4K, 2M, 1G, 1.5G never (only exact units are used). */

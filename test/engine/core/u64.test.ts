@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { numberToU64, u64ToNumber } from '../../../server/src/engine/u64';
+import { join64, numberToU64, split64, u64ToNumber } from '../../../server/src/engine/u64';
 
 const EDGES: bigint[] = [
   0n,
@@ -60,5 +60,21 @@ describe('u64 conversions', () => {
     assert.equal(numberToU64(-4096), -4096n);
     assert.equal(numberToU64(2 ** 64), 1n << 64n);
     assert.throws(() => numberToU64(Number.NaN), RangeError);
+  });
+
+  it('split64 gives the low 64 bits as two halves, for any BigInt', () => {
+    for (const value of [...EDGES, -1n, -4096n, 1n << 64n, (1n << 70n) + 0x1234n]) {
+      assert.deepEqual(split64(value), [Number(value & 0xffffffffn), Number((value >> 32n) & 0xffffffffn)], `0x${value.toString(16)}`);
+    }
+  });
+
+  it('join64 puts two halves together, each taken as ToUint32', () => {
+    for (const value of EDGES) {
+      const [lo, hi] = split64(value);
+      assert.equal(join64(lo, hi), value, `0x${value.toString(16)}`);
+    }
+    // Halves written as signed 32-bit values, as `|` and `<<` leave them.
+    assert.equal(join64(-1, -1), (1n << 64n) - 1n);
+    assert.equal(join64(0x80000000 | 0, 1), (1n << 32n) | 0x80000000n);
   });
 });

@@ -5,6 +5,7 @@
 // from a physical address and a protection, and names its bits for hovers and `rmw`.
 
 import type { Depth } from './profile';
+import { split64 } from '../u64';
 
 /** The protection a statement asks for: `r`, `rw`, `rx`, `rwx` or `none`. */
 export interface Prot {
@@ -127,10 +128,6 @@ function orBits(out: Uint32Array, ...bits: number[]): void {
   }
 }
 
-/** Splits a swap-format value into halves for isMarker comparisons. */
-function halves(value: bigint): [number, number] {
-  return [Number(value & 0xffffffffn), Number(value >> 32n)];
-}
 
 // ---------------------------------------------------------------------------------------------
 // arm64 (descriptors.md §1). Also used for ARM LPAE, whose long descriptors share these bits.
@@ -236,7 +233,7 @@ export const arm64Codec: DescriptorCodec = {
     return ARM64_GUARD;
   },
   isMarker(lo, hi) {
-    const [l, h] = halves(ARM64_GUARD);
+    const [l, h] = split64(ARM64_GUARD);
     return lo === l && hi === h;
   },
   contMask: bit(A.CONT),
@@ -277,7 +274,7 @@ export const armLpaeCodec: DescriptorCodec = {
     return ARM_LPAE_GUARD;
   },
   isMarker(lo, hi) {
-    const [l, h] = halves(ARM_LPAE_GUARD);
+    const [l, h] = split64(ARM_LPAE_GUARD);
     return lo === l && hi === h;
   },
 };
@@ -365,7 +362,7 @@ export const x86Codec: DescriptorCodec = {
     return X86_GUARD;
   },
   isMarker(lo, hi) {
-    const [l, h] = halves(X86_GUARD);
+    const [l, h] = split64(X86_GUARD);
     return lo === l && hi === h;
   },
   contMask: [0, 0],
@@ -460,7 +457,7 @@ export const riscvCodec: DescriptorCodec = {
     return RISCV_GUARD;
   },
   isMarker(lo, hi) {
-    const [l, h] = halves(RISCV_GUARD);
+    const [l, h] = split64(RISCV_GUARD);
     return lo === l && hi === h;
   },
   contMask: bit(R.NAPOT),

@@ -7,7 +7,7 @@ import { entrySize, indexAt, type Depth } from '../arch/profile';
 import { EvalError, levelDepth, type ExecContext } from '../exec/context';
 import { mapPacked } from '../list';
 import type { BitsItem, ConcurrentBlock, FreeVariant, KernelOnlyStmt, Span, TableStmt, ThreadStmt } from '../program';
-import { hex16 } from '../u64';
+import { hex16, split64 } from '../u64';
 import {
   ALL_DEPTHS,
   CLEAR,
@@ -212,7 +212,7 @@ function bits(ctx: ExecContext, world: World, items: BitsItem[]): [number, numbe
     }
     mask |= bitMask(bit);
   }
-  return [Number(mask & 0xffffffffn), Number((mask >> 32n) & 0xffffffffn)];
+  return split64(mask);
 }
 
 /** What ptdump [ADDR size S] / check_wx reads: their range of the kernel's tables. */

@@ -20,7 +20,7 @@ import { execAllocPgtablePage, execFreePgtablePage } from '../kernel/pgtable-pag
 import { execCheckWx, execMap, execPtdump, execUnmap, execVfree, execVmalloc } from '../kernel/statements';
 import type { TablePage } from '../model/table';
 import type { Span } from '../program';
-import { hex16 } from '../u64';
+import { hex16, join64 } from '../u64';
 import type { Instr, KernelStmtInThread, Thread } from './compile';
 import { FREE, KEY_READ, KEY_WRITE, LOCK, MACHINE, READ, READ_NONE, WRITE, objectAccess, slotAccess, type Access } from './footprint';
 import { entryUnits, frame, freeMicro, threadState, withMicro, type Frame, type LockState, type Micro, type Reg, type State, type ThreadState, type World } from './model';
@@ -399,7 +399,7 @@ class Tx {
     journal.forEntries(this.start, journal.length, (table, i, lo, hi) => {
       let m = first.get(table);
       if (!m) first.set(table, (m = new Map()));
-      if (!m.has(i)) m.set(i, join(lo, hi));
+      if (!m.has(i)) m.set(i, join64(lo, hi));
     });
     out.changes = [];
     for (const [table, m] of first) {
@@ -418,10 +418,6 @@ class Tx {
   allocatedSoFar(): TablePage[] {
     return this.mutated ? (this.world.machine.currentStep?.tablesAllocated.slice(this.allocStart) ?? []) : [];
   }
-}
-
-function join(lo: number, hi: number): bigint {
-  return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
 }
 
 function sum(xs: readonly number[]): number {
@@ -558,8 +554,8 @@ function describeEntry(world: World, table: TablePage, i: number, lo: number, hi
     return c === undefined ? 'a table entry' : `points to ${world.tableText(c)}`;
   }
   if (cls === 'none') return 'none';
-  if (cls === 'leaf') return `a leaf (${hex16(join(lo, hi))})`;
-  return `not present (${hex16(join(lo, hi))})`;
+  if (cls === 'leaf') return `a leaf (${hex16(join64(lo, hi))})`;
+  return `not present (${hex16(join64(lo, hi))})`;
 }
 
 function entryName(world: World, table: TablePage, i: number): string {
@@ -675,7 +671,7 @@ function entryStep(tx: Tx, instr: Extract<Instr, { op: 'load' | 'clear' | 'rmw' 
         span: instr.span,
       };
     }
-    if (tx.verbose) tx.text = `write ${entryName(world, page, m.i)} = ${hex16(join(lo, hi))} (${instr.text})`;
+    if (tx.verbose) tx.text = `write ${entryName(world, page, m.i)} = ${hex16(join64(lo, hi))} (${instr.text})`;
     tx.ts = next(thread, ts);
     return;
   }
@@ -702,7 +698,7 @@ function entryStep(tx: Tx, instr: Extract<Instr, { op: 'load' | 'clear' | 'rmw' 
     tx.ts = next(thread, ts, ts.pc + 1, regs);
     return;
   }
-  if (tx.verbose) tx.text = `read ${entryName(world, found, i)} from ${world.tableText(found)}: ${hex16(join(lo, hi))}`;
+  if (tx.verbose) tx.text = `read ${entryName(world, found, i)} from ${world.tableText(found)}: ${hex16(join64(lo, hi))}`;
   tx.ts = threadState(ts.pc, { kind: 'rmw', t: found.id, i, lo, hi, clobbered: false, by: -1 }, ts.blocked, ts.done, regs);
 }
 

@@ -16,6 +16,7 @@
 import type { Binding, ExecContext } from '../exec/context';
 import type { Machine } from '../model/machine';
 import type { TableFields, TablePage, UndoLog } from '../model/table';
+import { join64 } from '../u64';
 
 const ENTRY = 0;
 const REVERT = 1;
@@ -289,7 +290,7 @@ export class MachineKeys {
     for (const key of [...first.keys()].sort((x, y) => x - y)) {
       const [table, i, lo, hi] = first.get(key) as [TablePage, number, number, number];
       const v = table.value(i);
-      if (v !== ((BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0))) parts.push(`${table.id}.${i}=${v}`);
+      if (v !== join64(lo, hi)) parts.push(`${table.id}.${i}=${v}`);
     }
     const m = this.machine;
     parts.push(`|${m.counters.tlbFlushes},${m.counters.barriers},${m.counters.directMapSplits},${m.liveTables},${m.tables.length},${m.linearMaps.length}|${m.phys.signature().join(',')}`);

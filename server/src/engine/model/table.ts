@@ -11,6 +11,7 @@
 import type { Span } from '../program';
 import type { Depth } from '../arch/profile';
 import { truncate } from '../list';
+import { join64 } from '../u64';
 
 export type LedgerEventKind = 'alloc' | 'ctor' | 'link' | 'unlink' | 'dtor' | 'free';
 
@@ -255,7 +256,7 @@ export class TablePage {
   }
 
   value(i: number): bigint {
-    return (BigInt(this.hi(i)) << 32n) | BigInt(this.lo(i));
+    return join64(this.lo(i), this.hi(i));
   }
 
   isNone(i: number): boolean {

@@ -11,6 +11,7 @@ import type { Machine } from '../model/machine';
 import type { Walk, WalkOptions } from '../walk';
 import type { TablePage } from '../model/table';
 import { entryVa } from '../model/entry-va';
+import { split64 } from '../u64';
 import type { Mm } from './mm';
 import { userMemory } from './memory';
 import { VM_EXEC, VM_READ, VM_SHARED, VM_WRITE, type Vma } from './vma';
@@ -80,9 +81,7 @@ export class LeafBits {
     [this.dirtyLo, this.dirtyHi] = maskOf(codec, names.dirty);
     [this.hwWriteLo, this.hwWriteHi] = maskOf(codec, names.hwWrite);
     [this.hwRdonlyLo, this.hwRdonlyHi] = maskOf(codec, names.hwRdonly);
-    const guard = codec.markerEntry('guard');
-    this.guardLo = Number(guard & 0xffffffffn);
-    this.guardHi = Number(guard >> 32n);
+    [this.guardLo, this.guardHi] = split64(codec.markerEntry('guard'));
   }
 
   /** The physical address a leaf maps (codec.address without its general bit extraction). */
