@@ -28,6 +28,19 @@ export function u64ToNumber(value: bigint): number {
   return (halves[HI] as number) * TWO_32 + (halves[LO] as number);
 }
 
+/**
+ * `u64ToNumber` of a value the caller knows lies in [0, 2^64]: a validated address, a range end,
+ * a bound value. It skips the range check, whose two BigInt comparisons are runtime calls that
+ * cost three times the conversion; a walk converts its two ends on every small madvise. 2^64
+ * itself (the end of a range reaching the top) stores as 0, and one comparison, made only then,
+ * tells it from 0. A value outside the range would be taken modulo 2^64.
+ */
+export function u64InRangeToNumber(value: bigint): number {
+  cell64[0] = value;
+  const n = (halves[HI] as number) * TWO_32 + (halves[LO] as number);
+  return n === 0 && value !== 0n ? 2 ** 64 : n;
+}
+
 /** `BigInt(value)` for an integral Number (outside [0, 2^64) it takes BigInt()). */
 export function numberToU64(value: number): bigint {
   if (!(value >= 0 && value < 2 ** 64)) return BigInt(value);

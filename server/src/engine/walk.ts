@@ -7,7 +7,7 @@
 import type { Depth, LevelGeometry } from './arch/profile';
 import type { AddressSpace, Machine } from './model/machine';
 import type { TablePage } from './model/table';
-import { numberToU64, u64ToNumber } from './u64';
+import { numberToU64, u64InRangeToNumber } from './u64';
 
 /** Descend into the entry's subtree (the default each time a callback is called). */
 export const ACTION_SUBTREE = 0;
@@ -102,18 +102,27 @@ export class Walk<S> {
   options!: WalkOptions;
   /** The ops table with its pruning answers worked out (see planOf). */
   plan!: WalkPlan<S>;
+  /**
+   * The ops table walked before the current one, and its plan: a guard install alternates
+   * between its own ops and the zap's, and a WeakMap lookup per walk was a fifth of its setup.
+   */
+  private otherOps: WalkOps<S> | undefined;
+  private otherPlan: WalkPlan<S> | undefined;
   /** The PTE level's constants (page size, shift, offset mask). */
   private page!: LevelGeometry;
   /** The walked range as given, and page-rounded as the Numbers walkTable computes with. */
   private rangeStart = 0n;
   private rangeEnd = 0n;
+  /** The same ends as Numbers, exact below 2^53 (enterRange compares these, not the BigInts). */
+  private rangeStartExact = -1;
+  private rangeEndExact = -1;
   private rangeStartN = 0;
   private rangeEndN = 0;
   /** The PTE level the ends were rounded to (walks of other machines take the same walk objects). */
   private rangePage: LevelGeometry | undefined;
 
   /** Sets the walk up to walk [start, end) of `space` with `ops`. */
-  begin(machine: Machine, space: AddressSpace, ops: WalkOps<S>, state: S, options: WalkOptions, start: bigint, end: bigint): void {
+  begin(machine: Machine, space: AddressSpace, ops: WalkOps<S>, state: S, options: WalkOptions): void {
     this.action = ACTION_SUBTREE;
     if (this.machine !== machine) {
       this.machine = machine;
@@ -121,12 +130,14 @@ export class Walk<S> {
     }
     if (this.space !== space) this.space = space;
     if (this.ops !== ops) {
+      const other = this.otherOps === ops ? this.otherPlan : undefined;
+      this.otherOps = this.ops;
+      this.otherPlan = this.plan;
       this.ops = ops;
-      this.plan = planOf(ops);
+      this.plan = other ?? planOf(ops);
     }
     this.state = state;
     if (this.options !== options) this.options = options;
-    this.enterRange(start, end);
   }
 
   /**
@@ -144,6 +155,8 @@ export class Walk<S> {
     this.space = undefined!;
     this.ops = undefined!;
     this.plan = undefined!;
+    this.otherOps = undefined;
+    this.otherPlan = undefined;
     this.options = undefined!;
     this.page = undefined!;
     this.rangePage = undefined;
@@ -185,18 +198,22 @@ export class Walk<S> {
   }
 
   /**
-   * Sets the range walkRange walks, and its page-rounded ends as Numbers (firstPosition,
-   * lastPosition). Walks that follow one another take the same idle walk, and the walks of one
-   * statement (a guard install's walk, zap and walk again) cover one range: its ends are
-   * converted and rounded once.
+   * Sets the range walkRange walks (`start < end`, with `startN`/`endN` their Numbers), and its
+   * page-rounded ends as Numbers (firstPosition, lastPosition). Walks that follow one another
+   * take the same idle walk, and the walks of one statement (a guard install's walk, zap and
+   * walk again) cover one range: its ends are rounded and stored once. The test for the same
+   * range compares Numbers, exact below 2^53 (`startN < endN`, so `endN` bounds both); BigInt
+   * comparisons are runtime calls.
    */
-  enterRange(start: bigint, end: bigint): void {
-    if (start === this.rangeStart && end === this.rangeEnd && this.page === this.rangePage) return;
+  enterRange(start: bigint, end: bigint, startN: number, endN: number): void {
+    if (startN === this.rangeStartExact && endN === this.rangeEndExact && endN < 2 ** 53 && this.page === this.rangePage) return;
     this.rangeStart = start;
     this.rangeEnd = end;
+    this.rangeStartExact = startN;
+    this.rangeEndExact = endN;
     this.rangePage = this.page;
-    this.rangeStartN = pagePosition(start, this.page, false);
-    this.rangeEndN = pagePosition(end, this.page, true);
+    this.rangeStartN = pagePosition(start, startN, this.page, false);
+    this.rangeEndN = pagePosition(end, endN, this.page, true);
   }
 
   get firstPosition(): number {
@@ -233,14 +250,12 @@ type EntryCallbackName = 'pgd_entry' | 'p4d_entry' | 'pud_entry' | 'pmd_entry';
 const ENTRY_CALLBACKS: readonly EntryCallbackName[] = ['pgd_entry', 'p4d_entry', 'pud_entry', 'pmd_entry'];
 
 /**
- * `address` rounded down (or up) to its page, as an exact Number. Below 2^53 the conversion is
- * exact and the rounding is done on it; above, only a page-aligned address converts exactly, so
- * an unaligned one is rounded as a BigInt first (page numbers fit in 52 bits). The conversion is
- * u64ToNumber, not Number(): a walk runs for every small madvise, and Number() of a BigInt is a
- * runtime call of about 40 ns where u64ToNumber takes about 3.
+ * `address` (whose Number is `n`) rounded down (or up) to its page, as an exact Number. Below
+ * 2^53 the Number is exact and the rounding is done on it; above, only a page-aligned address
+ * converts exactly, so an unaligned one is rounded as a BigInt first (page numbers fit in 52
+ * bits).
  */
-function pagePosition(address: bigint, page: LevelGeometry, up: boolean): number {
-  const n = u64ToNumber(address);
+function pagePosition(address: bigint, n: number, page: LevelGeometry, up: boolean): number {
   const size = page.entryBytes;
   if (n < 2 ** 53) return (up ? Math.ceil(n / size) : Math.floor(n / size)) * size;
   if ((address & page.offsetMask) === 0n) return n;
@@ -250,8 +265,12 @@ function pagePosition(address: bigint, page: LevelGeometry, up: boolean): number
 const KERNEL_WALK: WalkOptions = { mode: 'kernel' };
 
 /**
- * Walks [start, end) of `space` (walk_pgd_range). Returns 0, a callback's positive stop value,
- * or a negative errno. `start >= end` is -EINVAL, as in walk_kernel_page_table_range().
+ * Walks [start, end) of `space` (walk_pgd_range), two addresses in [0, 2^64]. Returns 0, a
+ * callback's positive stop value, or a negative errno. `start >= end` is -EINVAL, as in
+ * walk_kernel_page_table_range().
+ *
+ * The ends are converted to Numbers once (u64InRangeToNumber, no BigInt comparison) and compared
+ * as Numbers when both are exact (below 2^53), as BigInts only past that.
  */
 export function walkRange<S>(
   machine: Machine,
@@ -262,10 +281,13 @@ export function walkRange<S>(
   state: S,
   options: WalkOptions = KERNEL_WALK,
 ): number {
-  if (start >= end) return -EINVAL;
+  const startN = u64InRangeToNumber(start);
+  const endN = u64InRangeToNumber(end);
+  if (endN < 2 ** 53 ? startN >= endN : start >= end) return -EINVAL;
   const depth = walksInUse++;
   const walk = (walks[depth] ??= new Walk<unknown>()) as Walk<S>;
-  walk.begin(machine, space, ops, state, options, start, end);
+  walk.begin(machine, space, ops, state, options);
+  walk.enterRange(start, end, startN, endN);
   try {
     return walkTable(walk, space.root, walk.firstPosition, walk.lastPosition);
   } finally {

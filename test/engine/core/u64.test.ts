@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { join64, numberToU64, split64, u64ToNumber } from '../../../server/src/engine/u64';
+import { join64, numberToU64, split64, u64InRangeToNumber, u64ToNumber } from '../../../server/src/engine/u64';
 
 const EDGES: bigint[] = [
   0n,
@@ -38,6 +38,12 @@ describe('u64 conversions', () => {
       const value = (1n << 60n) + (k << 6n) + 64n * 3n + k;
       assert.equal(u64ToNumber(value), Number(value), `0x${value.toString(16)}`);
     }
+  });
+
+  it('u64InRangeToNumber equals Number() over [0, 2^64], 2^64 included', () => {
+    for (const value of EDGES) assert.equal(u64InRangeToNumber(value), Number(value), `0x${value.toString(16)}`);
+    assert.equal(u64InRangeToNumber(1n << 64n), 2 ** 64);
+    assert.equal(u64InRangeToNumber(0n), 0);
   });
 
   it('u64ToNumber takes Number() outside [0, 2^64)', () => {

@@ -155,4 +155,44 @@ describe('the page-table walker', () => {
     assert.equal(seen.ptes.length, 2);
     assert.equal(walkRange(m, space, BASE, BASE, readOps, { ptes: [] }, { mode: 'user' }), -22);
   });
+
+  it('compares and tells apart range ends past 2^53, where two addresses can share one double', () => {
+    // 0xffff_8880_0000_0001 and …_0002 are both the double 0xffff_8880_0000_0000: the walker
+    // must compare the addresses themselves there, and not take the second range for the first.
+    const m = machine();
+    const space = m.kernel;
+    const top = 0xffff_8880_0000_0000n;
+    const first: Seen = { ptes: [] };
+    assert.equal(walkRange(m, space, top + 1n, top + 2n, installOps, first, { mode: 'user' }), 0);
+    assert.deepEqual(first.ptes, [top + 1n]);
+    const second: Seen = { ptes: [] };
+    assert.equal(walkRange(m, space, top + 2n, top + 3n, readOps, second, { mode: 'user' }), 0);
+    assert.deepEqual(second.ptes, [top + 2n], 'the second range is named by its own start');
+    assert.equal(walkRange(m, space, top + 2n, top + 1n, readOps, { ptes: [] }, { mode: 'user' }), -22);
+    assert.equal(walkRange(m, space, top + 2n, top + 2n, readOps, { ptes: [] }, { mode: 'user' }), -22);
+    // A range reaching the top of the address space ends at 2^64.
+    const last: Seen = { ptes: [] };
+    assert.equal(walkRange(m, space, (1n << 64n) - PAGE, 1n << 64n, readOps, last, { mode: 'user' }), 0);
+    assert.deepEqual(last.ptes, []);
+  });
+
+  it('walks with the right callbacks when walks alternate between ops tables', () => {
+    // A guard install alternates its own ops with the zap's; each walk keeps the plan of the
+    // ops it was given.
+    const m = machine();
+    const space = m.kernel;
+    const counted = { ptes: [] as bigint[] };
+    const countOps: WalkOps<Seen> = {
+      pte_entry(walk, table, index) {
+        if (!table.isNone(index)) walk.state.ptes.push(-walk.pteAddress(index));
+        return 0;
+      },
+    };
+    for (let k = 0n; k < 3n; k++) {
+      walkRange(m, space, BASE + k * PAGE, BASE + (k + 1n) * PAGE, installOps, { ptes: [] }, { mode: 'user' });
+      walkRange(m, space, BASE + k * PAGE, BASE + (k + 1n) * PAGE, readOps, counted, { mode: 'user' });
+      walkRange(m, space, BASE + k * PAGE, BASE + (k + 1n) * PAGE, countOps, counted, { mode: 'user' });
+    }
+    assert.deepEqual(counted.ptes, [0n, 1n, 2n].flatMap((k) => [BASE + k * PAGE, -(BASE + k * PAGE)]));
+  });
 });

@@ -7,7 +7,7 @@ import type { AddressSpace, Machine } from '../model/machine';
 import type { TablePage } from '../model/table';
 import { UNIT_BYTES, type Expr, type LevelName, type QueryExpr, type Span, type Stmt } from '../program';
 import type { Outcome } from './outcome';
-import { U64_MAX, numberToU64, u64ToNumber } from '../u64';
+import { U64_MAX, numberToU64, u64InRangeToNumber } from '../u64';
 import { leafKind, translate } from '../walk-ops/translate-ops';
 import { checkWx } from '../kernel/ptdump';
 import { protText } from '../arch/codec';
@@ -100,9 +100,10 @@ export class ExecContext {
    * elsewhere in the heap), a `+` chain's sum from its top node rather than the nodes under it,
    * and allocates one BigInt per expression instead of one per operation. The nodes of a long
    * scenario are rarely in the cache: evaluating the address of `madvise r + 256M + 12p size 1p
-   * guard_install` node by node took about a sixth of that statement.
+   * guard_install` node by node took about a sixth of that statement. Statements whose
+   * arguments are page arithmetic (process/syscall.ts rangeArgs) call it directly.
    */
-  private exactNum(expr: Expr): number {
+  exactNum(expr: Expr): number {
     switch (expr.kind) {
       case 'number': {
         const unit = expr.unit;
@@ -138,7 +139,7 @@ export class ExecContext {
   private exactName(name: string): number {
     const binding = this.names.get(name);
     if (binding === undefined || binding.kind !== 'value') return -1;
-    const value = u64ToNumber(binding.value);
+    const value = u64InRangeToNumber(binding.value);
     return value <= Number.MAX_SAFE_INTEGER ? value : -1;
   }
 

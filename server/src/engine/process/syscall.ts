@@ -5,7 +5,7 @@ import type { LevelGeometry } from '../arch/profile';
 import type { ExecContext } from '../exec/context';
 import { errno, type Outcome } from '../exec/outcome';
 import type { Expr } from '../program';
-import { hex16 } from '../u64';
+import { hex16, numberToU64 } from '../u64';
 import type { Task } from './fault';
 import { Mm } from './mm';
 
@@ -19,9 +19,20 @@ const U64 = 1n << 64n;
  * length is rounded up to whole pages (PAGE_ALIGN), and a range that wraps is EINVAL.
  */
 export function rangeArgs(ctx: ExecContext, what: string, addr: Expr, size: Expr, advice?: string): RangeArgs {
+  const page = ctx.machine.profile.levels[4] as LevelGeometry;
+  // In Numbers while every value is exact (below 2^53): the BigInt path below makes seven BigInt
+  // operations, each a runtime call or an allocation, and a small madvise is little more.
+  const startN = ctx.exactNum(addr);
+  const lenN = startN >= 0 ? ctx.exactNum(size) : -1;
+  if (lenN >= 0) {
+    const pageBytes = page.entryBytes;
+    const lenRounded = Math.ceil(lenN / pageBytes) * pageBytes;
+    if (startN % pageBytes === 0 && startN + lenRounded < 2 ** 53) {
+      return { start: numberToU64(startN), len: numberToU64(lenRounded), end: numberToU64(startN + lenRounded) };
+    }
+  }
   const start = ctx.num(addr);
   const lenIn = ctx.num(size);
-  const page = ctx.machine.profile.levels[4] as LevelGeometry;
   const offset = page.offsetMask;
   if ((start & offset) !== 0n) return { error: errno('EINVAL', `${rangeLabel(what, advice)}: the start ${hex16(start)} is not page-aligned`) };
   // PAGE_ALIGN(len) as `x - (x & offset)`: `& ~offset` on BigInts works on a negative number,
