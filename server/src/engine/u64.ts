@@ -19,21 +19,13 @@ const LO = LITTLE_ENDIAN ? 0 : 1;
 const HI = LITTLE_ENDIAN ? 1 : 0;
 
 /**
- * `Number(value)`: exact below 2^53, else rounded as Number() rounds (the high half times 2^32
- * is exact, so the one addition is the only rounding). Values outside [0, 2^64) take Number().
- */
-export function u64ToNumber(value: bigint): number {
-  if (value < 0n || value > U64_MAX) return Number(value);
-  cell64[0] = value;
-  return (halves[HI] as number) * TWO_32 + (halves[LO] as number);
-}
-
-/**
- * `u64ToNumber` of a value the caller knows lies in [0, 2^64]: a validated address, a range end,
- * a bound value. It skips the range check, whose two BigInt comparisons are runtime calls that
- * cost three times the conversion; a walk converts its two ends on every small madvise. 2^64
- * itself (the end of a range reaching the top) stores as 0, and one comparison, made only then,
- * tells it from 0. A value outside the range would be taken modulo 2^64.
+ * `Number(value)` of a value the caller knows lies in [0, 2^64]: a validated address, a range
+ * end, a bound value. Exact below 2^53, else rounded as Number() rounds (the high half times
+ * 2^32 is exact, so the one addition is the only rounding). There is no range check: its two
+ * BigInt comparisons are runtime calls that cost three times the conversion, and a walk converts
+ * its two ends on every small madvise. 2^64 itself (the end of a range reaching the top) stores
+ * as 0, and one comparison, made only then, tells it from 0. A value outside the range would be
+ * taken modulo 2^64.
  */
 export function u64InRangeToNumber(value: bigint): number {
   cell64[0] = value;

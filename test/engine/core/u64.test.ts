@@ -1,10 +1,10 @@
 // The BigInt ⇄ Number conversions hot paths use instead of Number() and BigInt() (u64.ts): they
 // must give exactly what Number() and BigInt() give, at every edge of the 32-, 53- and 64-bit
-// ranges, and take the slow conversion outside [0, 2^64).
+// ranges, and numberToU64 takes the slow conversion outside [0, 2^64).
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { join64, numberToU64, split64, u64InRangeToNumber, u64ToNumber } from '../../../server/src/engine/u64';
+import { join64, numberToU64, split64, u64InRangeToNumber } from '../../../server/src/engine/u64';
 
 const EDGES: bigint[] = [
   0n,
@@ -27,16 +27,12 @@ const EDGES: bigint[] = [
 ];
 
 describe('u64 conversions', () => {
-  it('u64ToNumber equals Number() across the 32-, 53- and 64-bit edges', () => {
-    for (const value of EDGES) assert.equal(u64ToNumber(value), Number(value), `0x${value.toString(16)}`);
-  });
-
-  it('u64ToNumber rounds half-way cases as Number() does', () => {
+  it('u64InRangeToNumber rounds half-way cases as Number() does', () => {
     // Past 2^53 a double has a gap of 2, 4, …: a value half-way between two doubles rounds to
     // the one with an even last bit.
     for (let k = 0n; k < 64n; k++) {
       const value = (1n << 60n) + (k << 6n) + 64n * 3n + k;
-      assert.equal(u64ToNumber(value), Number(value), `0x${value.toString(16)}`);
+      assert.equal(u64InRangeToNumber(value), Number(value), `0x${value.toString(16)}`);
     }
   });
 
@@ -44,12 +40,6 @@ describe('u64 conversions', () => {
     for (const value of EDGES) assert.equal(u64InRangeToNumber(value), Number(value), `0x${value.toString(16)}`);
     assert.equal(u64InRangeToNumber(1n << 64n), 2 ** 64);
     assert.equal(u64InRangeToNumber(0n), 0);
-  });
-
-  it('u64ToNumber takes Number() outside [0, 2^64)', () => {
-    assert.equal(u64ToNumber(-1n), -1);
-    assert.equal(u64ToNumber(1n << 64n), 2 ** 64);
-    assert.equal(u64ToNumber((1n << 70n) + 5n), 2 ** 70);
   });
 
   it('numberToU64 equals BigInt() for integral doubles in [0, 2^64)', () => {
