@@ -1,6 +1,7 @@
 // TablePage.setLeafRun, the bulk writer of a map or a split: the entries it writes, and its
 // count of entries that are not zero (what tells an empty PTE table from a used one), whether the
-// step logs its changes for the history or not.
+// step logs its changes for the history or not; and the history log, which gives back the table
+// as it was after any earlier step.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -49,7 +50,6 @@ describe('TablePage.setLeafRun', () => {
     table.setLeafRun(0, 10, 0x10000000, 0x1000, 0x63, 0);
     table.beginStep(2);
     exercise(table, 10);
-    table.endStep();
     // The history gives back the table as it was before step 2: only the first ten entries.
     const before = table.contentAt(1);
     assert.ok(before);
@@ -57,5 +57,75 @@ describe('TablePage.setLeafRun', () => {
     for (let i = 0; i < PTRS; i++) if ((before.e[2 * i] ?? 0) !== 0 || (before.e[2 * i + 1] ?? 0) !== 0) used++;
     assert.equal(used, 10);
     assert.equal(before.used, 10);
+  });
+});
+
+/** A PMD table made at step `born` (it keeps child links). */
+function pmdTable(born: number): TablePage {
+  return new TablePage(2, 3, PTRS, 0x80001000, 'kernel', 4096, 'page', born, false, new EntryArena());
+}
+
+describe('TablePage history log', () => {
+  it('gives back every earlier step when a step writes one entry twice (zap, then a guard marker)', () => {
+    const table = pteTable(0);
+    table.set(5, 0x1063, 0);
+    table.beginStep(1);
+    table.set(5, 0, 0);
+    table.set(5, 0x400, 0x80000000);
+    table.beginStep(2);
+    table.set(5, 0x2063, 0);
+    table.set(6, 0x3063, 0);
+    assert.deepEqual(table.entryAt(5, 0), [0x1063, 0]);
+    assert.deepEqual(table.entryAt(5, 1), [0x400, 0x80000000]);
+    assert.deepEqual(table.entryAt(5, 2), [0x2063, 0]);
+    assert.deepEqual(table.entryAt(6, 1), [0, 0]);
+    const atOne = table.contentAt(1);
+    assert.ok(atOne);
+    assert.deepEqual([atOne.e[10], atOne.e[11], atOne.e[12], atOne.used], [0x400, 0x80000000, 0, 1]);
+    // Step 1 logged entry 5 once, with its value before the step.
+    const changes = table.changesIn(1);
+    assert.ok(changes && changes !== 'all');
+    assert.deepEqual(changes.log.slice(changes.from, changes.to), [5, 0x1063, 0]);
+    const later = table.changesIn(2);
+    assert.ok(later && later !== 'all');
+    assert.deepEqual(later.log.slice(later.from, later.to), [5, 0x400, 0x80000000, 6, 0, 0]);
+    assert.equal(table.changesIn(3), undefined);
+  });
+
+  it('takes one copy of the content before a step that announces a zap of most of the table', () => {
+    const table = pteTable(0);
+    for (let i = 0; i < PTRS; i++) table.set(i, 0x1000 * (i + 1) + 0x63, 0);
+    table.beginStep(1);
+    table.set(3, 0, 0);
+    table.prepareWrites(PTRS);
+    for (let i = 0; i < PTRS; i++) table.set(i, 0, 0);
+    assert.equal(table.changesIn(1), 'all');
+    const before = table.contentAt(0);
+    assert.ok(before);
+    assert.equal(before.used, PTRS);
+    assert.equal(before.e[6], 0x4063, 'entry 3, written before the copy, has its value before the step');
+    assert.equal(table.contentAt(1)?.used, 0);
+    // A small write in the next step is logged again.
+    table.beginStep(2);
+    table.set(7, 0x9063, 0);
+    assert.deepEqual(table.entryAt(7, 1), [0, 0]);
+    assert.deepEqual(table.entryAt(7, 0), [0x8063, 0]);
+  });
+
+  it('gives back child links as they were after each step', () => {
+    const table = pmdTable(0);
+    const child = pteTable(0);
+    const other = pteTable(0);
+    table.set(2, 0x5003, 0);
+    table.setChild(2, child);
+    table.beginStep(1);
+    table.setChild(2, undefined);
+    table.set(2, 0, 0);
+    table.beginStep(2);
+    table.set(2, 0x6003, 0);
+    table.setChild(2, other);
+    assert.equal(table.contentAt(0)?.children?.[2], child);
+    assert.equal(table.contentAt(1)?.children?.[2], undefined);
+    assert.equal(table.contentAt(2)?.children?.[2], other);
   });
 });

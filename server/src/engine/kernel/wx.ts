@@ -85,8 +85,9 @@ export function wxLeftBy(machine: Machine, record: StepRecord): WxLeft | undefin
     } else if (changes === 'all') {
       for (let i = scanWx(e, 0, table.ptrs, test); i >= 0; i = scanWx(e, i + 1, table.ptrs, test)) consider(i);
     } else {
-      for (let k = 0; k < changes.length; k += 3) {
-        const i = changes[k] as number;
+      const log = changes.log;
+      for (let k = changes.from; k < changes.to; k += 3) {
+        const i = log[k] as number;
         if (scanWx(e, i, i + 1, test) === i) consider(i);
       }
     }

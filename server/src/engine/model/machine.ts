@@ -264,13 +264,18 @@ export class Machine {
     if (!record) return undefined;
     record.summary = summary;
     if (result !== undefined) record.result = result;
-    // Field by field: a spread is a call to a generic clone on every step.
+    // Field by field: a spread is a call to a generic clone on every step. Most steps change no
+    // counter (no process statement flushes the TLB here): they share the last step's copy,
+    // which nothing changes once its step is over, instead of keeping one each.
     const { tlbFlushes, barriers, directMapSplits } = this.counters;
-    record.counters = { tlbFlushes, barriers, directMapSplits };
-    // A step record and the tables' logs of it live as long as the run: cut their lists to
-    // size (a push reserves sixteen slots more; a list of one came from `appended` exact).
+    const last = this.steps[this.steps.length - 1]?.counters;
+    record.counters =
+      last !== undefined && last.tlbFlushes === tlbFlushes && last.barriers === barriers && last.directMapSplits === directMapSplits
+        ? last
+        : { tlbFlushes, barriers, directMapSplits };
+    // A step record lives as long as the run: cut its lists to size (a push reserves sixteen
+    // slots more; a list of one came from `appended` exact).
     const written = record.tablesWritten;
-    if (this.historyEnabled) for (let i = 0; i < written.length; i++) (written[i] as TablePage).endStep();
     if (written.length > 1) record.tablesWritten = written.slice();
     if (record.tablesAllocated.length > 1) record.tablesAllocated = record.tablesAllocated.slice();
     if (record.tablesFreed.length > 1) record.tablesFreed = record.tablesFreed.slice();

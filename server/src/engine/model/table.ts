@@ -58,18 +58,66 @@ export interface TableFields {
 }
 
 /**
- * What one step changed in a table, kept so the table can be read as it was before the step.
- * Replaying `entries` and `links` newest first restores the content before the step, even when
- * the race explorer wrote and reverted the same entries many times within it.
+ * What the steps that changed a table after its birth changed in it, so the table can be read
+ * as it was before any of them: one log for the whole run, not an object and two arrays per
+ * step. A statement that writes one PTE (a small madvise) made about 350 bytes of records and
+ * garbage that way, a quarter of everything it allocated, and the young-generation collections
+ * of a long scenario copy what it keeps.
+ *
+ * Step k's record is RECORD numbers from `records[RECORD * k]`: the step, where its old entries
+ * start in `entries`, where its old links start in `links`, and the index of its copy in
+ * `befores` (or -1). A record's part of a log ends where the next record's starts, the newest
+ * one's at the end of the log, so a step's log needs no closing. Replaying a step's part newest
+ * first restores the content before the step, even when the race explorer wrote and reverted
+ * the same entries many times within it.
  */
-interface StepUndo {
-  step: number;
-  /** Old values as [index, lo, hi] triples, in write order. */
-  entries: number[];
+class TableHistory {
+  readonly records: number[] = [];
+  /** Old entry values as [index, lo, hi] triples, in write order; only the first write of an index in a step. */
+  readonly entries: number[] = [];
   /** Old child links as [index, child] pairs, in change order. */
-  links: (number | TablePage | undefined)[];
-  /** The whole content before the step, once the step rewrote enough of the table to make a copy cheaper. */
-  before?: { e: Uint32Array; children: (TablePage | undefined)[] | undefined };
+  readonly links: (number | TablePage | undefined)[] = [];
+  /** The whole content before a step that rewrote enough of the table to make a copy cheaper. */
+  readonly befores: { e: Uint32Array; children: (TablePage | undefined)[] | undefined }[] = [];
+
+  get count(): number {
+    return this.records.length / RECORD;
+  }
+
+  step(k: number): number {
+    return this.records[RECORD * k] as number;
+  }
+
+  entriesFrom(k: number): number {
+    return this.records[RECORD * k + 1] as number;
+  }
+
+  entriesTo(k: number): number {
+    return k + 1 < this.count ? this.entriesFrom(k + 1) : this.entries.length;
+  }
+
+  linksFrom(k: number): number {
+    return this.records[RECORD * k + 2] as number;
+  }
+
+  linksTo(k: number): number {
+    return k + 1 < this.count ? this.linksFrom(k + 1) : this.links.length;
+  }
+
+  before(k: number): { e: Uint32Array; children: (TablePage | undefined)[] | undefined } | undefined {
+    const b = this.records[RECORD * k + 3] as number;
+    return b < 0 ? undefined : this.befores[b];
+  }
+}
+
+/** Numbers per step in TableHistory.records. */
+const RECORD = 4;
+
+/** The entries a step changed, as TablePage.changesIn gives them: [index, old lo, old hi] triples in `log` from `from` to `to`. */
+export interface EntryChanges {
+  log: readonly number[];
+  from: number;
+  to: number;
 }
 
 /** A table's entries as they were after some step. */
@@ -186,10 +234,13 @@ export class TablePage {
    */
   freshRuns: number[] | undefined = [];
   freshWrites: number[] | undefined = undefined;
-  /** Undo records of the steps that changed the table, oldest first. */
-  private readonly history: StepUndo[] = [];
-  /** The record the current step logs into, while history is on and the table predates the step. */
-  private recording: StepUndo | undefined;
+  /** What the steps after the table's birth changed (history on), made by the first of them. */
+  private history: TableHistory | undefined;
+  /**
+   * Whether this step's writes go to the history log: history is on, the table predates the
+   * step, and the step has not yet taken a copy of the whole content instead.
+   */
+  private logging = false;
 
   // Ledger state (model/ledger.ts keeps these consistent).
   readonly events: LedgerEvent[] = [];
@@ -240,8 +291,8 @@ export class TablePage {
     this.e = NO_ENTRIES;
     this.children = undefined;
     this.parent = undefined;
-    this.history.length = 0;
-    this.recording = undefined;
+    this.history = undefined;
+    this.logging = false;
     this.events.length = 0;
     this.freshRuns = undefined;
     this.freshWrites = undefined;
@@ -270,12 +321,7 @@ export class TablePage {
   set(i: number, lo: number, hi: number): void {
     const oldLo = this.e[2 * i] ?? 0;
     const oldHi = this.e[2 * i + 1] ?? 0;
-    const recording = this.recording;
-    if (recording !== undefined && recording.before === undefined) {
-      recording.entries.push(i, oldLo, oldHi);
-      // Past an eighth of the table, one copy of the content before the step is cheaper.
-      if (recording.entries.length > (this.ptrs * 3) >> 3) this.copyBefore(recording);
-    }
+    if (this.logging) this.logEntry(i, oldLo, oldHi);
     this.revertEntry(i, lo, hi);
     if (this.undo !== undefined) this.undo.entry(this, i, oldLo, oldHi);
   }
@@ -288,8 +334,7 @@ export class TablePage {
    * in 4K pages was `set` calls).
    */
   setLeafRun(first: number, count: number, field: number, fieldStep: number, tlo: number, thi: number): void {
-    const recording = this.recording;
-    if (recording !== undefined && recording.before === undefined && recording.entries.length + 3 * count > (this.ptrs * 3) >> 3) this.copyBefore(recording);
+    if (this.logging && this.loggedThisStep() + 3 * count > (this.ptrs * 3) >> 3) this.copyBefore();
     const undo = this.undo;
     const e = this.e;
     const runs = this.freshRuns;
@@ -305,8 +350,9 @@ export class TablePage {
     // each write once it is made (UndoLog.entry reads the new value). Most runs have neither (a
     // table the step made, such as a split's, or no exploration), and the write loop below then
     // carries no branch for them: a third faster per entry.
-    if (recording !== undefined && recording.before === undefined) {
-      for (let i = first; i < first + count; i++) recording.entries.push(i, e[2 * i] as number, e[2 * i + 1] as number);
+    if (this.logging) {
+      const entries = (this.history as TableHistory).entries;
+      for (let i = first; i < first + count; i++) entries.push(i, e[2 * i] as number, e[2 * i + 1] as number);
     }
     const before = undo !== undefined ? e.slice(2 * first, 2 * (first + count)) : undefined;
     // The address field as two 32-bit words, stepped with a carry. int32 arithmetic stays
@@ -341,8 +387,7 @@ export class TablePage {
   setChild(i: number, child: TablePage | undefined): void {
     const children = this.children;
     if (!children) return;
-    const recording = this.recording;
-    if (recording !== undefined && recording.before === undefined) recording.links.push(i, children[i]);
+    if (this.logging) (this.history as TableHistory).links.push(i, children[i]);
     children[i] = child;
   }
 
@@ -402,30 +447,56 @@ export class TablePage {
    */
   beginStep(step: number): void {
     if (step <= this.bornStep) {
-      this.recording = undefined;
+      this.logging = false;
       return;
     }
-    const record: StepUndo = { step, entries: [], links: [] };
-    this.history.push(record);
-    this.recording = record;
+    const history = (this.history ??= new TableHistory());
+    history.records.push(step, history.entries.length, history.links.length, -1);
+    this.logging = true;
   }
 
-  /** The step is over: its log is kept at its exact size. */
-  endStep(): void {
-    const record = this.recording;
-    if (record === undefined) return;
-    if (record.entries.length > 0) record.entries = record.entries.slice();
-    if (record.links.length > 0) record.links = record.links.slice();
+  /**
+   * The step is about to write up to `count` entries of the table one by one (a zap of a PTE
+   * table): past the log's limit, the copy of the content before the step is taken now instead
+   * of after logging an eighth of the table into a log that grows as it goes.
+   */
+  prepareWrites(count: number): void {
+    if (this.logging && this.loggedThisStep() + 3 * count > (this.ptrs * 3) >> 3) this.copyBefore();
   }
 
-  /** Turns a record into one copy of the content before its step. */
-  private copyBefore(record: StepUndo): void {
+  /** Numbers the current step has logged in `entries`. */
+  private loggedThisStep(): number {
+    const history = this.history as TableHistory;
+    return history.entries.length - history.entriesFrom(history.count - 1);
+  }
+
+  /**
+   * Logs entry `i`'s value before this step, unless the step logged it already: undo needs only
+   * the oldest value, and a step often writes one entry twice (a guard install zaps a PTE and
+   * then writes its marker; the race explorer writes and reverts the same entries). Past an
+   * eighth of the table, one copy of the content before the step is cheaper.
+   */
+  private logEntry(i: number, lo: number, hi: number): void {
+    const history = this.history as TableHistory;
+    const entries = history.entries;
+    const from = history.entriesFrom(history.count - 1);
+    for (let k = from; k < entries.length; k += 3) if (entries[k] === i) return;
+    entries.push(i, lo, hi);
+    if (entries.length - from > (this.ptrs * 3) >> 3) this.copyBefore();
+  }
+
+  /** Turns the current step's log into one copy of the content before the step. */
+  private copyBefore(): void {
+    const history = this.history as TableHistory;
+    const k = history.count - 1;
     const e = this.e.slice();
     const children = this.children?.slice();
-    undoInto(record, e, children);
-    record.before = { e, children };
-    record.entries = [];
-    record.links = [];
+    undoInto(history, k, e, children);
+    history.records[RECORD * k + 3] = history.befores.length;
+    history.befores.push({ e, children });
+    truncate(history.entries, history.entriesFrom(k));
+    truncate(history.links, history.linksFrom(k));
+    this.logging = false;
   }
 
   /**
@@ -436,14 +507,12 @@ export class TablePage {
   contentAt(step: number): TableContent | undefined {
     if (step < this.bornStep) return undefined;
     const history = this.history;
-    const last = history[history.length - 1];
-    if (last === undefined || last.step <= step) return this;
+    if (history === undefined || history.step(history.count - 1) <= step) return this;
     const e = this.e.slice();
     const children = this.children?.slice();
-    for (let k = history.length - 1; k >= 0; k--) {
-      const record = history[k] as StepUndo;
-      if (record.step <= step) break;
-      undoInto(record, e, children);
+    for (let k = history.count - 1; k >= 0; k--) {
+      if (history.step(k) <= step) break;
+      undoInto(history, k, e, children);
     }
     let used = 0;
     for (let i = 0; i < this.ptrs; i++) if (e[2 * i] !== 0 || e[2 * i + 1] !== 0) used++;
@@ -452,17 +521,19 @@ export class TablePage {
 
   /**
    * The entries step `step` may have changed: 'all' for a table born in that step or rewritten
-   * wholesale, else the step's undo log as (index, old lo, old hi) triples, an index possibly
-   * repeated; undefined when the step did not write the table. Callers loop over it themselves,
-   * so hot checks over hundreds of thousands of entries stay inline.
+   * wholesale, else the step's part of the undo log as (index, old lo, old hi) triples, an index
+   * possibly repeated; undefined when the step did not write the table. Callers loop over it
+   * themselves, so hot checks over hundreds of thousands of entries stay inline.
    */
-  changesIn(step: number): 'all' | readonly number[] | undefined {
+  changesIn(step: number): 'all' | EntryChanges | undefined {
     if (step === this.bornStep) return 'all';
+    const history = this.history;
+    if (history === undefined) return undefined;
     // The step asked about is almost always the newest one: search from the end.
-    for (let k = this.history.length - 1; k >= 0; k--) {
-      const r = this.history[k] as StepUndo;
-      if (r.step === step) return r.before !== undefined ? 'all' : r.entries;
-      if (r.step < step) break;
+    for (let k = history.count - 1; k >= 0; k--) {
+      const s = history.step(k);
+      if (s === step) return history.before(k) !== undefined ? 'all' : { log: history.entries, from: history.entriesFrom(k), to: history.entriesTo(k) };
+      if (s < step) break;
     }
     return undefined;
   }
@@ -472,16 +543,18 @@ export class TablePage {
     let lo = this.e[2 * i] ?? 0;
     let hi = this.e[2 * i + 1] ?? 0;
     const history = this.history;
-    for (let k = history.length - 1; k >= 0; k--) {
-      const record = history[k] as StepUndo;
-      if (record.step <= step) break;
-      if (record.before) {
-        lo = record.before.e[2 * i] ?? 0;
-        hi = record.before.e[2 * i + 1] ?? 0;
+    if (history === undefined) return [lo, hi];
+    const entries = history.entries;
+    for (let k = history.count - 1; k >= 0; k--) {
+      if (history.step(k) <= step) break;
+      const before = history.before(k);
+      if (before) {
+        lo = before.e[2 * i] ?? 0;
+        hi = before.e[2 * i + 1] ?? 0;
         continue;
       }
-      const entries = record.entries;
-      for (let j = entries.length - 3; j >= 0; j -= 3) {
+      const from = history.entriesFrom(k);
+      for (let j = history.entriesTo(k) - 3; j >= from; j -= 3) {
         if (entries[j] === i) {
           lo = entries[j + 1] as number;
           hi = entries[j + 2] as number;
@@ -506,19 +579,22 @@ export class TablePage {
   }
 }
 
-/** Applies one step's undo record to a copy of a table's arrays, newest change first. */
-function undoInto(record: StepUndo, e: Uint32Array, children: (TablePage | undefined)[] | undefined): void {
-  if (record.before) {
-    e.set(record.before.e);
-    if (children && record.before.children) for (let i = 0; i < children.length; i++) children[i] = record.before.children[i];
+/** Applies step k's part of the history to a copy of a table's arrays, newest change first. */
+function undoInto(history: TableHistory, k: number, e: Uint32Array, children: (TablePage | undefined)[] | undefined): void {
+  const before = history.before(k);
+  if (before) {
+    e.set(before.e);
+    if (children && before.children) for (let i = 0; i < children.length; i++) children[i] = before.children[i];
     return;
   }
-  const entries = record.entries;
-  for (let k = entries.length - 3; k >= 0; k -= 3) {
-    const i = entries[k] as number;
-    e[2 * i] = entries[k + 1] as number;
-    e[2 * i + 1] = entries[k + 2] as number;
+  const entries = history.entries;
+  const from = history.entriesFrom(k);
+  for (let j = history.entriesTo(k) - 3; j >= from; j -= 3) {
+    const i = entries[j] as number;
+    e[2 * i] = entries[j + 1] as number;
+    e[2 * i + 1] = entries[j + 2] as number;
   }
-  const links = record.links;
-  if (children) for (let k = links.length - 2; k >= 0; k -= 2) children[links[k] as number] = links[k + 1] as TablePage | undefined;
+  const links = history.links;
+  const linksFrom = history.linksFrom(k);
+  if (children) for (let j = history.linksTo(k) - 2; j >= linksFrom; j -= 2) children[links[j] as number] = links[j + 1] as TablePage | undefined;
 }

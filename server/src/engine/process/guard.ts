@@ -22,8 +22,7 @@ const MAX_RETRIES = 3;
 const KEEP_MARKERS = { dropMarkers: false, reclaimPt: false } as const;
 
 function guardState(task: Task): GuardState {
-  const bits = leafBits(task.machine);
-  return { pages: 0, markerLo: bits.guardLo, markerHi: bits.guardHi };
+  return { pages: 0, bits: leafBits(task.machine) };
 }
 
 /** is_valid_guard_vma(). */

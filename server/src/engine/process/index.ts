@@ -73,7 +73,7 @@ export const processModule: ProcessModule = {
         // munmap: like the others, but an empty range is EINVAL (do_vmi_munmap).
         const args = rangeArgs(ctx, 'munmap', stmt.addr, stmt.size);
         if ('error' in args) return args.error;
-        if (args.len === 0n) return errno('EINVAL', 'munmap: the length is 0');
+        if (args.empty) return errno('EINVAL', 'munmap: the length is 0');
         const task = taskOf(ctx);
         if (args.end > ctx.machine.profile.userEnd) return errno('EINVAL', 'munmap: the range ends above TASK_SIZE');
         const removed = munmapRange(task, args.start, args.end);

@@ -31,16 +31,18 @@ import {
 
 type Advice = MadviseStmt['advice']['text'];
 
-const ADVISED_ONE = '1 VMA advised';
+/** The outcome of most calls, made once: outcomes other than errno ones are never changed. */
+const ADVISED_ONE = ok('1 VMA advised');
 
 /** The result of an advice on one VMA: the VMA that now covers the range, or an errno. */
-type VmaResult = { vma: Vma } | { error: Outcome };
+/** The VMA the advice leaves covering the range's start (split or merged), or the error. */
+type VmaResult = Vma | { error: Outcome };
 
 export function execMadvise(ctx: ExecContext, stmt: MadviseStmt): Outcome {
   const advice: Advice = stmt.advice.text;
   const args = rangeArgs(ctx, 'madvise', stmt.addr, stmt.size, advice);
   if ('error' in args) return args.error;
-  if (args.len === 0n) return ok('madvise: empty range, nothing to do');
+  if (args.empty) return ok('madvise: empty range, nothing to do');
   const task = taskOf(ctx);
   const outcome = advice === 'populate_read' || advice === 'populate_write' ? madvisePopulate(task, args.start, args.end, advice === 'populate_write') : walkVmas(task, advice, args.start, args.end);
   reportMapped(ctx, task);
@@ -70,11 +72,11 @@ function walkVmas(task: Task, advice: Advice, start: bigint, end: bigint): Outco
     const result = adviseVma(task, advice, vma, addr, rangeEnd);
     if ('error' in result) return result.error;
     done++;
-    addr = result.vma.end > rangeEnd ? result.vma.end : rangeEnd;
+    addr = result.end > rangeEnd ? result.end : rangeEnd;
     if (addr >= end) break;
   }
   if (unmapped) return errno('ENOMEM', `madvise ${advice}: part of ${hex16(start)}-${hex16(end)} is not mapped (the mapped parts were advised)`);
-  return ok(done === 1 ? ADVISED_ONE : `${done} VMAs advised`);
+  return done === 1 ? ADVISED_ONE : ok(`${done} VMAs advised`);
 }
 
 /** An advice the VMA does not take: EINVAL. */
@@ -85,33 +87,32 @@ function refuse(advice: Advice, message: string): VmaResult {
 // No closures here: a variable a closure captures is allocated on every call, and a single-page
 // guard install is the issue-5 benchmark's whole statement.
 function adviseVma(task: Task, advice: Advice, vma: Vma, start: bigint, end: bigint): VmaResult {
-  const done: VmaResult = { vma };
   switch (advice) {
     case 'guard_install': {
       const error = guardInstall(task, vma, start, end);
-      return error ? { error } : done;
+      return error ? { error } : vma;
     }
     case 'guard_remove': {
       const error = guardRemove(task, vma, start, end);
-      return error ? { error } : done;
+      return error ? { error } : vma;
     }
     case 'dontneed':
       // madvise_dontneed_free_valid_vma: not on VM_LOCKED or VM_PFNMAP.
       if ((vma.flags & (VM_LOCKED | VM_SPECIAL)) !== 0) return refuse(advice, `the VMA at ${hex16(vma.start)} is mlocked`);
       zapRange(task, start, end, { dropMarkers: false, reclaimPt: true });
-      return done;
+      return vma;
     case 'free':
       if ((vma.flags & (VM_LOCKED | VM_SPECIAL)) !== 0) return refuse(advice, `the VMA at ${hex16(vma.start)} is mlocked`);
       // madvise_free_single_vma: "MADV_FREE works for only anon vma at the moment".
       if (!isAnonymous(vma)) return refuse(advice, `the VMA at ${hex16(vma.start)} is not anonymous`);
       lruWalk(task, vma, start, end, 'free');
-      return done;
+      return vma;
     case 'cold':
     case 'pageout':
       // can_madv_lru_vma: not VM_LOCKED, VM_PFNMAP or hugetlb.
       if ((vma.flags & (VM_LOCKED | VM_SPECIAL)) !== 0) return refuse(advice, `the VMA at ${hex16(vma.start)} is mlocked`);
       lruWalk(task, vma, start, end, advice);
-      return done;
+      return vma;
     case 'hugepage':
       return updateFlags(task, vma, start, end, (vma.flags & ~VM_NOHUGEPAGE) | VM_HUGEPAGE);
     case 'nohugepage':
@@ -135,11 +136,11 @@ function adviseVma(task: Task, advice: Advice, vma: Vma, start: bigint, end: big
 
 /** madvise_update_vma: split or merge so [start, end) carries the new flags. */
 function updateFlags(task: Task, vma: Vma, start: bigint, end: bigint, flags: number): VmaResult {
-  if (flags === vma.flags) return { vma };
+  if (flags === vma.flags) return vma;
   const cuts: bigint[] = [];
   const result = task.mm.vmas.modify(vma, start, end, flags, cuts);
   splitHugeAtBoundaries(task, cuts);
-  return { vma: result };
+  return result;
 }
 
 function lruWalk(task: Task, vma: Vma, start: bigint, end: bigint, advice: LruState['advice']): void {
@@ -248,6 +249,6 @@ function collapse(task: Task, vma: Vma, start: bigint, end: bigint): VmaResult {
     setLeaf(machine, slot.table, slot.index, huge, pageProt(vma) | (vma.flags & VM_WRITE), true, true);
     collapsed++;
   }
-  if (collapsed === Number((hend - hstart) / size) || hend <= hstart) return { vma };
+  if (collapsed === Number((hend - hstart) / size) || hend <= hstart) return vma;
   return fail(lastFail ?? 'a range could not be collapsed');
 }

@@ -147,11 +147,30 @@ export class UserMemory {
     for (let i = first; i < first + n; i++) block.refs[i] = (block.refs[i] ?? 0) + 1;
   }
 
-  /** Drops references to `n` consecutive pages; a page whose count reaches 0 is freed. */
+  /**
+   * Drops a reference to each of `n` consecutive pages, exactly as `n` single puts in address
+   * order would: a page whose count reaches 0 is freed onto the freed list. A zap hands over a
+   * run of pages in one call: the page addresses of a populated range are past 2^31, and each
+   * one passed on its own was boxed in a fresh HeapNumber (4 MiB of garbage to zap a GiB).
+   */
   put(pa: number, n = 1): void {
+    while (n > 0) {
+      const block = this.block(pa);
+      const first = block ? (pa - block.base) / this.pageSize : 0;
+      const count = Math.min(n, this.hugePages - first);
+      if (block) this.putIn(block, first, count, false);
+      pa += count * this.pageSize;
+      n -= count;
+    }
+  }
+
+  /** folio_put of a PMD-sized folio (a THP): when every subpage goes, its block is reused whole. */
+  putFolio(pa: number): void {
     const block = this.block(pa);
-    if (!block) return;
-    const first = (pa - block.base) / this.pageSize;
+    if (block) this.putIn(block, (pa - block.base) / this.pageSize, this.hugePages, true);
+  }
+
+  private putIn(block: PageBlock, first: number, n: number, folio: boolean): void {
     const values = this.values.size > 0 ? this.values : undefined;
     let freed = 0;
     for (let i = first; i < first + n; i++) {
@@ -164,7 +183,7 @@ export class UserMemory {
       }
     }
     if (freed === 0) return;
-    if (freed === this.hugePages) {
+    if (folio && freed === this.hugePages) {
       // A whole THP went at once: its block is reused whole.
       this.blocks.delete(block.base);
       if (this.lastBlock === block) this.lastBlock = undefined;
@@ -221,6 +240,11 @@ export class UserMemory {
     if (this.hugeZeroPa === undefined) this.hugeZeroPa = this.machine.phys.allocBlock(this.blockOrder);
     if (this.hugeZeroPa === undefined) throw outOfMemory();
     return this.hugeZeroPa;
+  }
+
+  /** The zero page's frame number (pa / pageSize), or -1 before any fault mapped it. */
+  get zeroPfn(): number {
+    return this.zeroPa === undefined ? -1 : this.zeroPa / this.pageSize;
   }
 
   isZeroPage(pa: number): boolean {

@@ -18,7 +18,7 @@ export function execMlock(ctx: ExecContext, stmt: MlockStmt | MunlockStmt): Outc
   const name = lock ? 'mlock' : 'munlock';
   const args = rangeArgs(ctx, name, stmt.addr, stmt.size);
   if ('error' in args) return args.error;
-  if (args.len === 0n) return ok(`${name}: empty range, nothing to do`);
+  if (args.empty) return ok(`${name}: empty range, nothing to do`);
   const task = taskOf(ctx);
   const vmas = task.mm.vmas;
   const { start, end } = args;

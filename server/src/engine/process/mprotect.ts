@@ -20,7 +20,7 @@ import { VM_ACCESS_FLAGS, VM_ACCOUNT, VM_EXEC, VM_LOCKED, VM_READ, VM_SHARED, VM
 export function execMprotect(ctx: ExecContext, stmt: MprotectStmt): Outcome {
   const args = rangeArgs(ctx, 'mprotect', stmt.addr, stmt.size);
   if ('error' in args) return args.error;
-  if (args.len === 0n) return ok('mprotect: empty range, nothing to do');
+  if (args.empty) return ok('mprotect: empty range, nothing to do');
   const prot = parseProt(stmt.prot.text) ?? { r: false, w: false, x: false };
   const access = (prot.r ? VM_READ : 0) | (prot.w ? VM_WRITE : 0) | (prot.x ? VM_EXEC : 0);
   const task = taskOf(ctx);

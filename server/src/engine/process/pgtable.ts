@@ -89,6 +89,15 @@ export class LeafBits {
     return ((hi & this.addrHi) * 4294967296 + ((lo & this.addrLo) >>> 0)) * this.paScale;
   }
 
+  /**
+   * The frame number (pa / pageSize) of the page a leaf maps, as an int32 for frames below 2^31:
+   * a loop over many leaves compares and counts these without boxing a physical address past
+   * 2^31 per entry.
+   */
+  pfn(lo: number, hi: number, pageSize: number): number {
+    return this.pa(lo, hi) / pageSize;
+  }
+
   /** The low half of the address field for `pa`. */
   paLo(pa: number): number {
     return (pa / this.paScale) % 4294967296 >>> 0;

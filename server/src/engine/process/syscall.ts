@@ -10,7 +10,7 @@ import type { Task } from './fault';
 import { Mm } from './mm';
 
 /** A page-aligned range from a statement's address and size, or the errno the syscall returns. */
-export type RangeArgs = { start: bigint; len: bigint; end: bigint } | { error: Outcome };
+export type RangeArgs = { start: bigint; end: bigint; empty: boolean } | { error: Outcome };
 
 const U64 = 1n << 64n;
 
@@ -28,7 +28,7 @@ export function rangeArgs(ctx: ExecContext, what: string, addr: Expr, size: Expr
     const pageBytes = page.entryBytes;
     const lenRounded = Math.ceil(lenN / pageBytes) * pageBytes;
     if (startN % pageBytes === 0 && startN + lenRounded < 2 ** 53) {
-      return { start: numberToU64(startN), len: numberToU64(lenRounded), end: numberToU64(startN + lenRounded) };
+      return { start: numberToU64(startN), end: numberToU64(startN + lenRounded), empty: lenRounded === 0 };
     }
   }
   const start = ctx.num(addr);
@@ -42,7 +42,7 @@ export function rangeArgs(ctx: ExecContext, what: string, addr: Expr, size: Expr
   const len = rounded - (rounded & offset);
   const end = start + len;
   if (end >= U64) return { error: errno('EINVAL', `${rangeLabel(what, advice)}: the range wraps around the end of the address space`) };
-  return { start, len, end };
+  return { start, end, empty: len === 0n };
 }
 
 /** `madvise guard_install`: put together only for an error, not on every call. */

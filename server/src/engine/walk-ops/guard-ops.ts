@@ -10,13 +10,17 @@
 // hold markers, and are left unsplit), and every other entry is left alone.
 
 import { ACTION_CONTINUE, type WalkOps } from '../walk';
+import type { LeafBits } from '../process/pgtable';
 
 export interface GuardState {
   /** PTEs that hold a guard marker after the walk (nr_pages). */
   pages: number;
-  /** make_pte_marker(PTE_MARKER_GUARD) as (lo, hi), computed once per statement. */
-  markerLo: number;
-  markerHi: number;
+  /**
+   * The machine's leaf bits, whose guardLo/guardHi are make_pte_marker(PTE_MARKER_GUARD). Read
+   * from there, not copied into the state: a marker half past 2^31 copied into a fresh object is
+   * a HeapNumber allocated per walk.
+   */
+  bits: LeafBits;
 }
 
 export const guardInstallOps: WalkOps<GuardState> = {
@@ -24,7 +28,8 @@ export const guardInstallOps: WalkOps<GuardState> = {
   pud_entry: (walk, table, index) => (walk.isLeaf(table, index, 2) ? 1 : 0),
   pmd_entry: (walk, table, index) => (walk.isLeaf(table, index, 3) ? 1 : 0),
   pte_entry(walk, table, index) {
-    if (table.lo(index) === walk.state.markerLo && table.hi(index) === walk.state.markerHi) {
+    const bits = walk.state.bits;
+    if (table.lo(index) === bits.guardLo && table.hi(index) === bits.guardHi) {
       walk.state.pages++;
       return 0;
     }
@@ -32,7 +37,7 @@ export const guardInstallOps: WalkOps<GuardState> = {
   },
   install_pte(walk, table, index) {
     // make_pte_marker(PTE_MARKER_GUARD), then set_pte_at.
-    walk.machine.writeEntry(table, index, walk.state.markerLo, walk.state.markerHi);
+    walk.machine.writeEntry(table, index, walk.state.bits.guardLo, walk.state.bits.guardHi);
     walk.state.pages++;
     return 0;
   },
@@ -48,7 +53,8 @@ export const guardRemoveOps: WalkOps<GuardState> = {
     return 0;
   },
   pte_entry(walk, table, index) {
-    if (table.lo(index) === walk.state.markerLo && table.hi(index) === walk.state.markerHi) {
+    const bits = walk.state.bits;
+    if (table.lo(index) === bits.guardLo && table.hi(index) === bits.guardHi) {
       // pte_clear.
       walk.machine.writeEntry(table, index, 0, 0);
       walk.state.pages++;

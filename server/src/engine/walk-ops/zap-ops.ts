@@ -26,16 +26,31 @@ function zapPteRange(state: ZapState, pmdTable: TablePage, pmdIndex: number, tab
   const { machine, memory } = state.task;
   const codec = machine.profile.codec;
   const bits = leafBits(machine);
+  const pageSize = memory.pageSize;
+  const zeroPfn = memory.zeroPfn;
   let written = 0;
   let skipped = false;
+  // The pages zapped, put in runs of consecutive addresses (UserMemory.put): the pages from
+  // frame number runPfn, counted as int32 (user pages lie below 2^43), since V8 boxes a double
+  // carried from one iteration to the next.
+  let runPfn = 0;
+  let runPages = 0;
   machine.touch(table);
+  table.prepareWrites(Math.min(last - first + 1, table.used));
   for (let i = first; i <= last; i++) {
     const lo = table.lo(i);
     const hi = table.hi(i);
     if (lo === 0 && hi === 0) continue;
     if (codec.classify(PTE, lo, hi, true) === 'leaf') {
-      const pa = bits.pa(lo, hi);
-      if (!memory.isZeroPage(pa)) memory.put(pa);
+      const pfn = bits.pfn(lo, hi, pageSize);
+      if (pfn !== zeroPfn) {
+        if (runPages > 0 && pfn === runPfn + runPages) runPages++;
+        else {
+          if (runPages > 0) memory.put(runPfn * pageSize, runPages);
+          runPfn = pfn;
+          runPages = 1;
+        }
+      }
       table.set(i, 0, 0);
       written++;
       state.zapped++;
@@ -49,6 +64,7 @@ function zapPteRange(state: ZapState, pmdTable: TablePage, pmdIndex: number, tab
       skipped = true;
     }
   }
+  if (runPages > 0) memory.put(runPfn * pageSize, runPages);
   machine.countWrites(table, written, false);
   if (state.reclaimPt && wholeTable && !skipped && table.used === 0) {
     // try_get_and_clear_pmd + free_pte: pmd_clear, pte_free_tlb, mm_dec_nr_ptes.
@@ -64,7 +80,7 @@ function zapHugePmd(state: ZapState, table: TablePage, index: number): void {
   const pa = codec.address(table.lo(index), table.hi(index));
   machine.writeEntry(table, index, 0, 0);
   zapDeposited(machine, mm, table);
-  if (!memory.isHugeZero(pa)) memory.put(pa, memory.hugePages);
+  if (!memory.isHugeZero(pa)) memory.putFolio(pa);
   state.zapped += memory.hugePages;
 }
 
