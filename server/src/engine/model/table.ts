@@ -73,7 +73,7 @@ export interface TableFields {
  */
 class TableHistory {
   readonly records: number[] = [];
-  /** Old entry values as [index, lo, hi] triples, in write order; only the first write of an index in a step. */
+  /** Old entry values as [index, lo, hi] triples, in write order (`set` logs only a step's first write of an index). */
   readonly entries: number[] = [];
   /** Old child links as [index, child] pairs, in change order. */
   readonly links: (number | TablePage | undefined)[] = [];

@@ -90,9 +90,9 @@ export class LeafBits {
   }
 
   /**
-   * The frame number (pa / pageSize) of the page a leaf maps, as an int32 for frames below 2^31:
-   * a loop over many leaves compares and counts these without boxing a physical address past
-   * 2^31 per entry.
+   * The frame number (pa / pageSize) of the page a leaf maps: a small integer for any frame below
+   * 2^31, which a loop over many leaves compares and counts without boxing a physical address
+   * past 2^31 per entry.
    */
   pfn(lo: number, hi: number, pageSize: number): number {
     return this.pa(lo, hi) / pageSize;

@@ -30,9 +30,10 @@ function zapPteRange(state: ZapState, pmdTable: TablePage, pmdIndex: number, tab
   const zeroPfn = memory.zeroPfn;
   let written = 0;
   let skipped = false;
-  // The pages zapped, put in runs of consecutive addresses (UserMemory.put): the pages from
-  // frame number runPfn, counted as int32 (user pages lie below 2^43), since V8 boxes a double
-  // carried from one iteration to the next.
+  // The pages zapped, put in runs of consecutive addresses (UserMemory.put): `runPages` pages
+  // from frame `runPfn`. Frame numbers, not addresses: user pages lie below 2^43, so their frame
+  // numbers are small integers V8 keeps unboxed, where an address past 2^31 carried from one
+  // iteration to the next is a HeapNumber each time (larger frames would only be slower).
   let runPfn = 0;
   let runPages = 0;
   machine.touch(table);
