@@ -128,7 +128,6 @@ function orBits(out: Uint32Array, ...bits: number[]): void {
   }
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // arm64 (descriptors.md §1). Also used for ARM LPAE, whose long descriptors share these bits.
 
